@@ -1,0 +1,126 @@
+"""Maintenance of the book itself (not used by chapters): TOC, Colab twins, screenshots.
+
+``python -m freqlearn.booktools sync-ipynb``   write the ``.ipynb`` twins (no outputs) of
+                                                every notebook, which the Colab buttons open.
+``python -m freqlearn.booktools screenshots D`` headless-Chromium screenshots of the intro,
+                                                the toolkit and the scoreboard pages into D.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+__all__ = ["toc_files", "is_notebook", "notebooks", "twin", "sync_ipynb", "screenshots"]
+
+
+def _root() -> Path:
+    from .claims import repo_root
+
+    root = repo_root()
+    if root is None:
+        raise RuntimeError("run this inside the book's checkout (no _toc.yml found)")
+    return root
+
+
+def toc_files(root: Path | None = None) -> list[str]:
+    """Every ``file:`` entry of ``_toc.yml`` (and its root), in order, without suffix."""
+    import yaml
+
+    root = root or _root()
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    out = [toc["root"]]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                out.append(node["file"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk({k: v for k, v in toc.items() if k != "root"})
+    return out
+
+
+def is_notebook(path: Path) -> bool:
+    """A MyST ``.md`` file with a jupytext header."""
+    if path.suffix != ".md" or not path.exists():
+        return False
+    head = path.read_text(encoding="utf-8")[:400]
+    return head.startswith("---") and "jupytext:" in head
+
+
+def notebooks(root: Path | None = None) -> list[Path]:
+    """The notebooks of the table of contents, as ``.md`` paths."""
+    root = root or _root()
+    return [root / f"{f}.md" for f in toc_files(root) if is_notebook(root / f"{f}.md")]
+
+
+def twin(md: Path) -> Path:
+    return md.with_suffix(".ipynb")
+
+
+def sync_ipynb(root: Path | None = None) -> list[Path]:
+    """Write each notebook's ``.ipynb`` twin without outputs; return the paths written."""
+    import jupytext
+
+    written = []
+    for md in notebooks(root):
+        nb = jupytext.read(md)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        nb.metadata.pop("jupytext", None)
+        nb.metadata["colab"] = {"provenance": []}
+        jupytext.write(nb, twin(md), fmt="ipynb")
+        written.append(twin(md))
+    return written
+
+
+def screenshots(outdir: str | Path, root: Path | None = None) -> list[Path]:
+    """Screenshot the built intro, toolkit and scoreboard pages with headless Chromium."""
+    root = root or _root()
+    html = root / "_build" / "html"
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    pages = {"intro": "book/intro.html", "toolkit": "book/toolkit/fourier.html",
+             "spectra": "book/toolkit/spectra.html", "scoreboard": "book/scoreboard.html"}
+    shots = []
+    for name, rel in pages.items():
+        page = html / rel
+        if not page.exists():
+            raise FileNotFoundError(f"{page} is missing: build the book first (make book)")
+        png = outdir / f"{name}.png"
+        with tempfile.TemporaryDirectory() as profile:
+            subprocess.run(
+                ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
+                 "--virtual-time-budget=8000", "--window-size=1280,1600",
+                 f"--screenshot={png}", page.as_uri()],
+                check=True, capture_output=True, timeout=120)
+        shots.append(png)
+        print(f"{name}: {png}")
+    return shots
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["sync-ipynb"]:
+        for p in sync_ipynb():
+            print(f"wrote {p}")
+        return 0
+    if argv[:1] == ["screenshots"] and len(argv) == 2:
+        screenshots(argv[1])
+        return 0
+    print("usage: python -m freqlearn.booktools sync-ipynb | screenshots DIR", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

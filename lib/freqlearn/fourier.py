@@ -1,0 +1,626 @@
+"""The Fourier toolkit under every chapter (catalog X1, P1, G1, G3, C; book chapter *Toolkit*).
+
+Conventions, fixed once for the whole book:
+
+- Images are ``(..., H, W)`` arrays; ``vec`` flattens the last two axes in row-major (C)
+  order, ``x[s * n + t] = X[s, t]``.
+- The 1-D DFT matrix is ``F[p, q] = ω^{pq}`` with ``ω = exp(-2πi/n)`` (Pinson SI B, Eq. S.14),
+  and the vec-2D DFT matrix is ``Q = F ⊗ F / n`` (Eq. S.15): ``Q x = vec(F2D(X)) / n``.
+  With row-major ``vec``, the frequency pair ``(μ, ν)`` sits at index ``j = n μ + ν``.
+  (The paper prints ``j = (n-1) μ + ν``; that collides for different pairs, e.g. (1, 0) and
+  (0, n-1), so it cannot be the index of a bijection: we use ``n μ + ν``.)
+- Circular convolution is ``(X ⊛ K)[i, j] = Σ_{m,l} X[m, l] K[i-m, j-l]`` (Eq. S.18) and
+  correlation ``(X ⋆ K)[i, j] = Σ_{m,l} X[i+m, j+l] K[m, l]`` (what deep-learning layers
+  compute; see :func:`corr2d_direct` for the paper's Eq. S.20).
+- Fast paths go through ``torch.fft.rfft2`` with no normalisation on the forward
+  transform, so ``irfft2(rfft2(x) * rfft2(k)) = x ⊛ k`` exactly.
+
+The direct O(n⁴) definitions (:func:`dbc`, :func:`conv2d_direct`, …) exist to test the fast
+ones; the tests in ``tests/test_fourier.py`` hold each pair equal to 1e-10 in float64.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+__all__ = [
+    "dft_matrix", "Q", "vec", "unvec", "freq_index", "freq_pair", "jsymm",
+    "circ", "circ_corr", "dbc", "dbc_corr", "dbc_fourier", "dbc_corr_fourier",
+    "conv2d_direct", "corr2d_direct", "SpectralKernel", "kernel_hat", "fft_conv2d",
+    "fft_depthwise_conv2d", "dft2", "frequency_grid", "radial_profile", "radial_moment",
+    "power_spectrum", "PowerLawFit", "fit_power_law", "fit_separable_power_law",
+    "fourier_covariance", "covariance_vs_distance", "offdiagonal_fraction",
+    "extract_patches", "patch_pca", "energy_profile",
+]
+
+
+# --------------------------------------------------------------------------- checks
+def _shape_error(name: str, expected: str, got) -> ValueError:
+    return ValueError(f"{name} must have shape {expected}; got shape {tuple(got)}")
+
+
+def _as_real_np(x, name: str, *, ndim=None, min_ndim=None, expected: str = "") -> np.ndarray:
+    """Convert ``x`` to a float64 NumPy array and check its rank, with a helpful error."""
+    if isinstance(x, torch.Tensor):
+        if x.is_complex():
+            raise TypeError(f"{name} must be real; got complex dtype {x.dtype}")
+        x = x.detach().cpu().double().numpy()
+    a = np.asarray(x)
+    if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        raise TypeError(f"{name} must be a numeric array; got dtype {a.dtype}")
+    if np.iscomplexobj(a):
+        raise TypeError(f"{name} must be real; got complex dtype {a.dtype}")
+    if ndim is not None and a.ndim != ndim:
+        raise _shape_error(name, expected, a.shape)
+    if min_ndim is not None and a.ndim < min_ndim:
+        raise _shape_error(name, expected, a.shape)
+    return a.astype(np.float64, copy=False)
+
+
+def _check_n(n) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive integer; got {n!r}")
+    return int(n)
+
+
+def _square(a: np.ndarray, name: str) -> int:
+    if a.ndim != 2 or a.shape[0] != a.shape[1]:
+        raise _shape_error(name, "(n, n)", a.shape)
+    return a.shape[0]
+
+
+# ------------------------------------------------------------------ DFT matrices (P1)
+def dft_matrix(n: int) -> np.ndarray:
+    """The n×n DFT matrix ``F[p, q] = exp(-2πi pq/n)`` (Pinson SI B, Eq. S.14)."""
+    n = _check_n(n)
+    p = np.arange(n)
+    return np.exp(-2j * np.pi * np.outer(p, p) / n)
+
+
+def Q(n: int) -> np.ndarray:  # noqa: N802  (the paper's symbol)
+    """The vec-2D DFT matrix ``Q = F ⊗ F / n`` (Pinson Eq. S.15; Fig. 1).
+
+    ``Q`` is unitary (``Q^{*T} = Q^{-1}``) and symmetric, and ``Q vec(X) = vec(F2D(X))/n``.
+    """
+    F = dft_matrix(n)
+    return np.kron(F, F) / n
+
+
+def vec(X) -> np.ndarray:
+    """Row-major vectorisation of the last two axes: ``(..., H, W) → (..., H*W)``."""
+    a = np.asarray(X)
+    if a.ndim < 2:
+        raise _shape_error("X", "(..., H, W)", a.shape)
+    return a.reshape(*a.shape[:-2], a.shape[-2] * a.shape[-1])
+
+
+def unvec(x, n: int, m: int | None = None) -> np.ndarray:
+    """Inverse of :func:`vec`: ``(..., n*m) → (..., n, m)`` (``m = n`` by default)."""
+    n = _check_n(n)
+    m = n if m is None else _check_n(m)
+    a = np.asarray(x)
+    if a.ndim < 1 or a.shape[-1] != n * m:
+        raise _shape_error("x", f"(..., {n * m})", a.shape)
+    return a.reshape(*a.shape[:-1], n, m)
+
+
+def freq_index(mu: int, nu: int, n: int) -> int:
+    """vec-2D index ``j = n μ + ν`` of the frequency pair ``(μ, ν)`` (see module note)."""
+    n = _check_n(n)
+    if not (0 <= mu < n and 0 <= nu < n):
+        raise ValueError(f"(mu, nu) must lie in [0, {n})²; got ({mu}, {nu})")
+    return n * int(mu) + int(nu)
+
+
+def freq_pair(j: int, n: int) -> tuple[int, int]:
+    """The pair ``(μ, ν)`` of vec-2D index ``j`` (inverse of :func:`freq_index`)."""
+    n = _check_n(n)
+    if not 0 <= j < n * n:
+        raise ValueError(f"j must lie in [0, {n * n}); got {j}")
+    return int(j) // n, int(j) % n
+
+
+def jsymm(j, n: int):
+    """Symmetric index of ``j``: the pair ``((n-μ) mod n, (n-ν) mod n)`` (Pinson §1.2).
+
+    For real ``x``: ``(Q x)[jsymm(j)] = conj((Q x)[j])``. Works on arrays of indices.
+    """
+    n = _check_n(n)
+    j = np.asarray(j)
+    mu, nu = j // n, j % n
+    out = n * ((-mu) % n) + (-nu) % n
+    return int(out) if out.ndim == 0 else out
+
+
+# ------------------------------------------------- circulant matrices (P1, SI C)
+def circ(b) -> np.ndarray:
+    """Circulant matrix ``circ(b)[r, c] = b[(r - c) mod q]`` (Pinson Eq. S.16)."""
+    b = np.asarray(b)
+    if b.ndim != 1:
+        raise _shape_error("b", "(q,)", b.shape)
+    q = b.shape[0]
+    r = np.arange(q)
+    return b[(r[:, None] - r[None, :]) % q]
+
+
+def circ_corr(b) -> np.ndarray:
+    """Correlation circulant ``circcorr(b)[r, c] = b[(c - r) mod q]`` (Pinson Eq. S.21)."""
+    b = np.asarray(b)
+    if b.ndim != 1:
+        raise _shape_error("b", "(q,)", b.shape)
+    q = b.shape[0]
+    r = np.arange(q)
+    return b[(r[None, :] - r[:, None]) % q]
+
+
+def _dbc_generic(B, name: str, sign: int) -> np.ndarray:
+    B = np.asarray(B)
+    if B.ndim != 2:
+        raise _shape_error(name, "(u, m)", B.shape)
+    u, m = B.shape
+    i = np.arange(u)[:, None, None, None]
+    r = np.arange(m)[None, :, None, None]
+    j = np.arange(u)[None, None, :, None]
+    c = np.arange(m)[None, None, None, :]
+    M = B[(sign * (i - j)) % u, (sign * (r - c)) % m]
+    return M.reshape(u * m, u * m)
+
+
+def dbc(B) -> np.ndarray:
+    """Doubly block circulant matrix of ``B`` (Pinson Eq. S.17), by its definition.
+
+    Block ``(i, j)`` is ``circ(B[(i - j) mod u, :])``, so ``dbc(B) vec(X) = vec(X ⊛ B)``
+    (Eq. 7) with circular convolution (Eq. S.18).
+    """
+    return _dbc_generic(B, "B", +1)
+
+
+def dbc_corr(B) -> np.ndarray:
+    """Doubly block circulant matrix of a correlation (Pinson Eq. S.22), by its definition.
+
+    Block ``(i, j)`` is ``circcorr(B[(j - i) mod u, :])``, so ``dbc_corr(B) vec(X) =
+    vec(X ⋆ B)`` with ``(X ⋆ B)[i, j] = Σ X[i+m, j+l] B[m, l]``.
+    """
+    return _dbc_generic(B, "B", -1)
+
+
+def dbc_fourier(K) -> np.ndarray:
+    """``dbc(K) = n Q⁻¹ diag(Q k) Q`` (Pinson Eq. 6): the eigendecomposition of the conv."""
+    K = _as_real_np(K, "K", ndim=2, expected="(n, n)")
+    n = _square(K, "K")
+    q = Q(n)
+    return n * q.conj().T @ np.diag(q @ vec(K)) @ q
+
+
+def dbc_corr_fourier(K) -> np.ndarray:
+    """``dbc_corr(K) = dbc(K_flip) = n Q diag(Q k) Q⁻¹`` (Pinson Eq. S.29)."""
+    K = _as_real_np(K, "K", ndim=2, expected="(n, n)")
+    n = _square(K, "K")
+    q = Q(n)
+    return n * q @ np.diag(q @ vec(K)) @ q.conj().T
+
+
+def conv2d_direct(X, K) -> np.ndarray:
+    """Circular convolution by its definition (Pinson Eq. S.18), O(n⁴): the reference.
+
+    ``X`` is ``(..., H, W)``; ``K`` is ``(H, W)`` or broadcastable to ``X``.
+    """
+    X = _as_real_np(X, "X", min_ndim=2, expected="(..., H, W)")
+    K = _as_real_np(K, "K", min_ndim=2, expected="(..., H, W)")
+    H, W = X.shape[-2:]
+    if K.shape[-2:] != (H, W):
+        raise _shape_error("K", f"(..., {H}, {W}) like X", K.shape)
+    i = np.arange(H)
+    j = np.arange(W)
+    # Kd[..., i, j, m, l] = K[..., i-m, j-l]
+    Kd = K[..., (i[:, None, None, None] - i[None, None, :, None]) % H,
+           (j[None, :, None, None] - j[None, None, None, :]) % W]
+    return np.einsum("...ml,...ijml->...ij", X, Kd)
+
+
+def corr2d_direct(X, K) -> np.ndarray:
+    """Circular correlation ``(X ⋆ K)[i, j] = Σ_{m,l} X[i+m, j+l] K[m, l]``, O(n⁴).
+
+    This is what ``torch.nn.functional.conv2d`` computes with circular padding. The
+    paper's Eq. S.20 prints ``Σ X[m, l] K[i+m, j+l]``, which is the same sum at ``(-i, -j)``
+    (a relabelling ``m → m - i``); Eq. S.21–S.22 and S.29 hold for the form used here.
+    """
+    X = _as_real_np(X, "X", min_ndim=2, expected="(..., H, W)")
+    K = _as_real_np(K, "K", min_ndim=2, expected="(..., H, W)")
+    H, W = X.shape[-2:]
+    if K.shape[-2:] != (H, W):
+        raise _shape_error("K", f"(..., {H}, {W}) like X", K.shape)
+    i = np.arange(H)
+    j = np.arange(W)
+    Xd = X[..., (i[:, None, None, None] + i[None, None, :, None]) % H,
+           (j[None, :, None, None] + j[None, None, None, :]) % W]
+    return np.einsum("...ml,...ijml->...ij", K, Xd)
+
+
+# ------------------------------------------------------ FFT convolution (X1, G1)
+def _as_real_tensor(x, name: str, expected: str, min_ndim: int) -> torch.Tensor:
+    if isinstance(x, np.ndarray):
+        if np.iscomplexobj(x):
+            raise TypeError(f"{name} must be real; got complex dtype {x.dtype}")
+        x = torch.from_numpy(x)
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor or numpy array; got {type(x).__name__}")
+    if x.is_complex() or not x.is_floating_point():
+        raise TypeError(f"{name} must be a real floating tensor; got dtype {x.dtype}")
+    if x.ndim < min_ndim:
+        raise _shape_error(name, expected, x.shape)
+    return x
+
+
+@dataclass(frozen=True)
+class SpectralKernel:
+    """A kernel's ``rfft2`` at image size ``size``, laid out for per-frequency matmuls.
+
+    ``hat`` has shape ``(*lead, H, W//2+1, C_in, C_out)``. Build it once with
+    :func:`kernel_hat` and pass it to :func:`fft_conv2d` to reuse it across calls.
+    """
+
+    hat: torch.Tensor
+    size: tuple[int, int]
+    c_in: int
+    c_out: int
+
+
+def kernel_hat(w, size: tuple[int, int] | None = None) -> SpectralKernel:
+    """Transform kernels ``w`` of shape ``(*lead, C_out, C_in, kh, kw)`` at image ``size``.
+
+    Kernels smaller than the image are zero-padded (a full-size circular kernel is the
+    case of Godfrey et al.'s ConvActually and of the linear CNNs of Pinson et al.).
+    """
+    w = _as_real_tensor(w, "w", "(..., C_out, C_in, kh, kw)", 4)
+    kh, kw = w.shape[-2:]
+    H, W = (kh, kw) if size is None else (int(size[0]), int(size[1]))
+    if kh > H or kw > W:
+        raise ValueError(f"kernel {kh}×{kw} is larger than the image size {H}×{W}")
+    hat = torch.fft.rfft2(w, s=(H, W))  # (*lead, Co, Ci, H, Wr)
+    hat = hat.movedim((-4, -3), (-1, -2)).contiguous()  # (*lead, H, Wr, Ci, Co)
+    return SpectralKernel(hat=hat, size=(H, W), c_in=w.shape[-3], c_out=w.shape[-4])
+
+
+def fft_conv2d(x, w=None, *, w_hat: SpectralKernel | None = None, mode: str = "conv"):
+    """Multi-channel circular convolution of a batch through the FFT (Godfrey Lemma 3.11).
+
+    ``x``: ``(*lead, B, C_in, H, W)``; ``w``: ``(*lead, C_out, C_in, kh, kw)`` or a
+    precomputed ``w_hat`` from :func:`kernel_hat`. Returns ``(*lead, B, C_out, H, W)`` with
+    ``out[b, o] = Σ_i x[b, i] ⊛ w[o, i]`` (``mode="conv"``, Eq. S.18) or ``⋆`` (``"corr"``,
+    what ``conv2d`` with circular padding computes). Leading dims (e.g. trials) broadcast.
+    """
+    if mode not in ("conv", "corr"):
+        raise ValueError(f"mode must be 'conv' or 'corr'; got {mode!r}")
+    x = _as_real_tensor(x, "x", "(..., B, C_in, H, W)", 4)
+    H, W = x.shape[-2:]
+    if w_hat is None:
+        if w is None:
+            raise ValueError("give the kernels w or their transform w_hat")
+        w_hat = kernel_hat(w, (H, W))
+    elif w is not None:
+        raise ValueError("give either w or w_hat, not both")
+    if w_hat.size != (H, W):
+        raise ValueError(f"w_hat was made for images {w_hat.size}; x has images {(H, W)}")
+    if x.shape[-3] != w_hat.c_in:
+        raise _shape_error("x", f"(..., B, {w_hat.c_in}, {H}, {W}) (C_in of w)", x.shape)
+    X = torch.fft.rfft2(x)  # (*lead, B, Ci, H, Wr)
+    X = X.movedim(-3, -1).movedim(-4, -2)  # (*lead, H, Wr, B, Ci)
+    K = w_hat.hat.to(X.dtype) if w_hat.hat.dtype != X.dtype else w_hat.hat
+    if mode == "corr":
+        K = K.conj()
+    Y = torch.matmul(X, K)  # (*lead, H, Wr, B, Co)
+    Y = Y.movedim(-2, -4).movedim(-1, -3)  # (*lead, B, Co, H, Wr)
+    return torch.fft.irfft2(Y, s=(H, W))
+
+
+def fft_depthwise_conv2d(x, k, *, mode: str = "conv"):
+    """Per-channel circular convolution ``out[..., c] = x[..., c] ⊛ k[..., c]`` via the FFT.
+
+    ``x``: ``(..., C, H, W)``; ``k``: broadcastable to ``x`` with full-size or smaller
+    kernels (zero-padded). This is the first layer of Pinson et al.'s two-layer linear CNN
+    (Eq. 8): one n×n kernel per input channel.
+    """
+    if mode not in ("conv", "corr"):
+        raise ValueError(f"mode must be 'conv' or 'corr'; got {mode!r}")
+    x = _as_real_tensor(x, "x", "(..., C, H, W)", 2)
+    k = _as_real_tensor(k, "k", "(..., C, kh, kw)", 2)
+    H, W = x.shape[-2:]
+    if k.shape[-2] > H or k.shape[-1] > W:
+        raise ValueError(f"kernel {tuple(k.shape[-2:])} is larger than the image {(H, W)}")
+    Kh = torch.fft.rfft2(k, s=(H, W))
+    if mode == "corr":
+        Kh = Kh.conj()
+    return torch.fft.irfft2(torch.fft.rfft2(x) * Kh, s=(H, W))
+
+
+def dft2(x, norm: str = "ortho"):
+    """2-D DFT over the last two axes; ``norm="ortho"`` is Godfrey et al.'s Eq. 3.5."""
+    if isinstance(x, torch.Tensor):
+        return torch.fft.fft2(x, norm=norm)
+    a = np.asarray(x)
+    if a.ndim < 2:
+        raise _shape_error("x", "(..., H, W)", a.shape)
+    return np.fft.fft2(a, norm=norm)
+
+
+# ------------------------------------------------- radial profiles (G, Eq. 5.1)
+def frequency_grid(H: int, W: int | None = None):
+    """Signed integer frequencies ``(i, j)`` and radius ``r = √(i²+j²)`` in FFT layout.
+
+    Index ``[a, b]`` holds frequency ``(i, j) = (a, b)`` folded into ``[-H/2, H/2)``, the
+    layout of ``np.fft.fft2`` (DC at ``[0, 0]``).
+    """
+    H = _check_n(H)
+    W = H if W is None else _check_n(W)
+    i = np.rint(np.fft.fftfreq(H) * H).astype(int)
+    j = np.rint(np.fft.fftfreq(W) * W).astype(int)
+    ii, jj = np.meshgrid(i, j, indexing="ij")
+    return ii, jj, np.sqrt(ii**2 + jj**2)
+
+
+def radial_profile(a, *, bins: str = "exact"):
+    """Radial average of ``a`` (``(..., H, W)``, FFT layout) over ``|(i, j)| = r``.
+
+    ``bins="exact"`` averages over indices with exactly the same radius (Godfrey SI C.2:
+    "we average over all indices cij such that √(i²+j²) = r"); ``"integer"`` rounds r to
+    the nearest integer. Returns ``(r, profile)`` with ``profile`` of shape ``(..., len(r))``.
+    """
+    a = _as_real_np(a, "a", min_ndim=2, expected="(..., H, W)")
+    if bins not in ("exact", "integer"):
+        raise ValueError(f"bins must be 'exact' or 'integer'; got {bins!r}")
+    H, W = a.shape[-2:]
+    ii, jj, r = frequency_grid(H, W)
+    key = (ii**2 + jj**2) if bins == "exact" else np.rint(r).astype(int)
+    uniq, inv = np.unique(key.ravel(), return_inverse=True)
+    counts = np.bincount(inv)
+    flat = a.reshape(-1, H * W)
+    sums = np.stack([np.bincount(inv, weights=row, minlength=len(uniq)) for row in flat])
+    prof = (sums / counts).reshape(*a.shape[:-2], len(uniq))
+    radii = np.sqrt(uniq) if bins == "exact" else uniq.astype(float)
+    return radii, prof
+
+
+def radial_moment(r, g, k: int = 1) -> np.ndarray:
+    """k-th moment ``∫ r^k g(r) dr / ∫ g(r) dr`` of a radial profile (Godfrey Eq. 5.1).
+
+    The integrals are trapezoid sums over the (non-uniform) radii ``r``; ``g`` may carry
+    leading axes (one profile per row).
+    """
+    r = _as_real_np(r, "r", ndim=1, expected="(R,)")
+    g = _as_real_np(g, "g", min_ndim=1, expected="(..., R)")
+    if g.shape[-1] != r.shape[0]:
+        raise _shape_error("g", f"(..., {r.shape[0]}) (one value per radius)", g.shape)
+    if np.any(np.diff(r) <= 0):
+        raise ValueError("r must be strictly increasing")
+    if np.any(g < 0):
+        raise ValueError("g must be non-negative (Eq. 5.1 treats it as a density)")
+    return np.trapezoid(r**k * g, r, axis=-1) / np.trapezoid(g, r, axis=-1)
+
+
+# ------------------------------------------------------- image spectra (G3, toolkit)
+def _images_nchw(images, name="images") -> np.ndarray:
+    a = _as_real_np(images, name, min_ndim=3, expected="(N, H, W) or (N, C, H, W)")
+    if a.ndim == 3:
+        a = a[:, None]
+    if a.ndim != 4:
+        raise _shape_error(name, "(N, H, W) or (N, C, H, W)", a.shape)
+    return a
+
+
+def power_spectrum(images, *, remove_mean: bool = True) -> np.ndarray:
+    """Mean power ``E|DFT(x)|²`` (orthonormal DFT) of an image set, ``(H, W)`` FFT layout.
+
+    ``images``: ``(N, H, W)`` or ``(N, C, H, W)``; channels and images are averaged. With
+    ``remove_mean`` each image's mean is subtracted first, so the DC term is zero.
+    """
+    a = _images_nchw(images)
+    if remove_mean:
+        a = a - a.mean(axis=(-2, -1), keepdims=True)
+    return (np.abs(np.fft.fft2(a, norm="ortho")) ** 2).mean(axis=(0, 1))
+
+
+class PowerLawFit(NamedTuple):
+    """``P(k) ≈ amplitude · k^(-exponent)`` fitted by least squares in log–log space."""
+
+    exponent: float
+    amplitude: float
+    stderr: float
+    r2: float
+    kmin: float
+    kmax: float
+
+
+def fit_power_law(k, P, *, kmin: float = 1.0, kmax: float | None = None) -> PowerLawFit:
+    """Fit ``P ≈ A k^(-α)`` on ``kmin ≤ k ≤ kmax`` (ordinary least squares on logs)."""
+    k = _as_real_np(k, "k", ndim=1, expected="(R,)")
+    P = _as_real_np(P, "P", ndim=1, expected="(R,) like k")
+    if P.shape != k.shape:
+        raise _shape_error("P", f"{k.shape} like k", P.shape)
+    kmax = float(k.max()) if kmax is None else float(kmax)
+    m = (k >= kmin) & (k <= kmax) & (P > 0)
+    if m.sum() < 3:
+        raise ValueError(f"need at least 3 positive points in [{kmin}, {kmax}] to fit")
+    X = np.log(k[m])
+    Y = np.log(P[m])
+    A = np.stack([np.ones_like(X), X], axis=1)
+    coef, res, *_ = np.linalg.lstsq(A, Y, rcond=None)
+    resid = Y - A @ coef
+    dof = max(m.sum() - 2, 1)
+    s2 = resid @ resid / dof
+    cov = s2 * np.linalg.inv(A.T @ A)
+    r2 = 1.0 - resid @ resid / np.sum((Y - Y.mean()) ** 2)
+    return PowerLawFit(-coef[1], float(np.exp(coef[0])), float(np.sqrt(cov[1, 1])),
+                       float(r2), float(kmin), kmax)
+
+
+def fit_separable_power_law(tau) -> dict:
+    """Fit ``τ_ij ≈ γ / (|i|^α + |j|^β)`` to a variance image (Godfrey §4, after Eq. 4.18).
+
+    ``tau``: ``(H, W)`` in FFT layout; the DC term is excluded. Least squares on
+    ``log τ``. Returns ``{"gamma", "alpha", "beta", "rms_log_residual"}``.
+    """
+    from scipy.optimize import least_squares
+
+    tau = _as_real_np(tau, "tau", ndim=2, expected="(H, W)")
+    ii, jj, _ = frequency_grid(*tau.shape)
+    m = ((ii != 0) | (jj != 0)) & (tau > 0)
+    ai, aj, y = np.abs(ii[m]).astype(float), np.abs(jj[m]).astype(float), np.log(tau[m])
+
+    def resid(p):
+        lg, a, b = p
+        return lg - np.log(ai**a + aj**b) - y
+
+    sol = least_squares(resid, x0=[float(np.median(y)) + 1.0, 2.0, 2.0],
+                        bounds=([-np.inf, 0.05, 0.05], [np.inf, 8.0, 8.0]))
+    lg, a, b = sol.x
+    return {"gamma": float(np.exp(lg)), "alpha": float(a), "beta": float(b),
+            "rms_log_residual": float(np.sqrt(np.mean(sol.fun**2)))}
+
+
+def fourier_covariance(images) -> np.ndarray:
+    """Hermitian covariance of the orthonormal DFT of an image set (Godfrey Eq. C.1).
+
+    ``images``: ``(N, H, W)`` or ``(N, C, H, W)``. Returns ``(D, D)`` complex with
+    ``D = C·H·W`` and index ``c·H·W + i·W + j``: ``Σ = E[(x̂-μ̂)(x̂-μ̂)^*ᵀ]``. (Eq. C.1
+    prints a plain transpose; for complex x̂ the conjugate makes Σ Hermitian with the
+    variances τ on its diagonal, which is what Fig. 1c shows.)
+    """
+    a = _images_nchw(images)
+    N = a.shape[0]
+    if N < 2:
+        raise ValueError("need at least 2 images for a covariance")
+    xh = np.fft.fft2(a, norm="ortho").reshape(N, -1)
+    xh = xh - xh.mean(axis=0, keepdims=True)
+    return (xh.T @ xh.conj()) / (N - 1)
+
+
+def covariance_vs_distance(Sigma, shape, *, modular: bool = True):
+    """Mean ``|Σ_ab|`` over entry pairs at frequency distance r (Godfrey Fig. 1a–b).
+
+    ``shape`` is ``(C, H, W)`` of the images behind ``Sigma``; distance is between the
+    signed frequencies (``modular=False``) or on the torus Z/H × Z/W (``modular=True``).
+    Channels count in the distance as a third coordinate, as in Godfrey's caption.
+    Returns ``(r, mean_abs)`` over the distinct integer-squared distances.
+    """
+    C, H, W = (int(s) for s in shape)
+    D = C * H * W
+    Sigma = np.asarray(Sigma)
+    if Sigma.shape != (D, D):
+        raise _shape_error("Sigma", f"({D}, {D}) for images {(C, H, W)}", Sigma.shape)
+    ii, jj, _ = frequency_grid(H, W)
+    if modular:
+        ii = np.broadcast_to(np.arange(H)[:, None], (H, W))
+        jj = np.broadcast_to(np.arange(W)[None, :], (H, W))
+    c = np.repeat(np.arange(C), H * W)
+    fi = np.tile(ii.ravel(), C)
+    fj = np.tile(jj.ravel(), C)
+    di = fi[:, None] - fi[None, :]
+    dj = fj[:, None] - fj[None, :]
+    if modular:
+        di = np.minimum(np.abs(di) % H, (-np.abs(di)) % H)
+        dj = np.minimum(np.abs(dj) % W, (-np.abs(dj)) % W)
+    dc = c[:, None] - c[None, :]
+    key = (di**2 + dj**2 + dc**2).ravel()
+    uniq, inv = np.unique(key, return_inverse=True)
+    mean_abs = np.bincount(inv, weights=np.abs(Sigma).ravel()) / np.bincount(inv)
+    return np.sqrt(uniq), mean_abs
+
+
+def offdiagonal_fraction(Sigma) -> float:
+    """Fraction of the squared Frobenius mass of ``Σ`` that lies off its diagonal."""
+    S = np.asarray(Sigma)
+    if S.ndim != 2 or S.shape[0] != S.shape[1]:
+        raise _shape_error("Sigma", "(D, D)", S.shape)
+    tot = float(np.sum(np.abs(S) ** 2))
+    diag = float(np.sum(np.abs(np.diag(S)) ** 2))
+    return (tot - diag) / tot
+
+
+# ------------------------------------------------------ patches (Chowers Def. 2.1)
+def extract_patches(images, size: int, *, stride: int = 1) -> np.ndarray:
+    """All ``size×size`` patches of an image set, flattened: ``(M, C·size·size)``.
+
+    ``images``: ``(N, H, W)`` or ``(N, C, H, W)``; patches do not wrap around edges. The
+    flattening order is channel, row, column — the order of a conv filter ``(C, s, s)``.
+    """
+    a = _images_nchw(images)
+    size = _check_n(size)
+    stride = _check_n(stride)
+    N, C, H, W = a.shape
+    if size > min(H, W):
+        raise ValueError(f"patch size {size} exceeds the image size {H}×{W}")
+    win = np.lib.stride_tricks.sliding_window_view(a, (size, size), axis=(2, 3))
+    win = win[:, :, ::stride, ::stride]  # (N, C, h', w', s, s)
+    return win.transpose(0, 2, 3, 1, 4, 5).reshape(-1, C * size * size)
+
+
+def patch_pca(patches, *, center: bool = False):
+    """PCA vectors of patches: eigenvectors of ``Σ_n p_n p_nᵀ`` (Chowers Def. 2.1).
+
+    Returns ``(eigenvalues, U)`` sorted by decreasing eigenvalue, ``U[:, i] = u_i``; the
+    eigenvalues are those of the mean ``⟨p pᵀ⟩``. Def. 2.1 does not centre the patches;
+    ``center=True`` subtracts the mean patch first. Each ``u_i`` has a sign fixed so its
+    largest-magnitude entry is positive (makes results reproducible across LAPACKs).
+    """
+    P = _as_real_np(patches, "patches", ndim=2, expected="(M, d)")
+    if center:
+        P = P - P.mean(axis=0, keepdims=True)
+    evals, U = np.linalg.eigh(P.T @ P / P.shape[0])
+    order = np.argsort(evals)[::-1]
+    evals, U = evals[order], U[:, order]
+    idx = np.argmax(np.abs(U), axis=0)
+    U = U * np.sign(U[idx, np.arange(U.shape[1])])
+    return evals, U
+
+
+def energy_profile(filters, U) -> np.ndarray:
+    """Energy profile ``e_i = sqrt((1/K) Σ_k (w_kᵀ u_i)²)`` (Chowers Def. 2.2, Eq. 1).
+
+    ``filters``: ``(K, d)`` (or ``(K, C, s, s)``, flattened); ``U``: ``(d, d)`` PCA basis.
+    """
+    Wf = _as_real_np(filters, "filters", min_ndim=2, expected="(K, d) or (K, C, s, s)")
+    Wf = Wf.reshape(Wf.shape[0], -1)
+    U = _as_real_np(U, "U", ndim=2, expected="(d, d)")
+    if U.shape[0] != Wf.shape[1]:
+        raise _shape_error("U", f"({Wf.shape[1]}, d) (filter dimension first)", U.shape)
+    return np.sqrt(np.mean((Wf @ U) ** 2, axis=0))
+
+
+# ------------------------------------------------------------------ benchmark (toolkit)
+def benchmark_fft_conv(*, batch: int = 16, channels: int = 64, size: int = 32,
+                       repeats: int = 3, seed: int = 0) -> dict:
+    """Time one full-size circular layer: :func:`fft_conv2d` vs ``conv2d`` (circular pad).
+
+    Float32, ``channels → channels`` with ``size×size`` kernels on ``batch`` images; the
+    kernel transform is computed once (as in training). Returns the best-of-``repeats``
+    seconds of each path and the relative difference of their outputs.
+    """
+    import time
+
+    import torch.nn.functional as F
+
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch, channels, size, size, generator=g)
+    w = torch.randn(channels, channels, size, size, generator=g) / size
+    w_hat = kernel_hat(w, (size, size))
+
+    def best(fn):
+        out, ts = None, []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            out = fn()
+            ts.append(time.perf_counter() - t0)
+        return min(ts), out
+
+    with torch.no_grad():
+        fft_conv2d(x, w_hat=w_hat, mode="corr")  # warm-up
+        t_fft, y_fft = best(lambda: fft_conv2d(x, w_hat=w_hat, mode="corr"))
+        pad = (0, size - 1, 0, size - 1)
+        t_dir, y_dir = best(lambda: F.conv2d(F.pad(x, pad, mode="circular"), w))
+    rel = float((y_fft - y_dir).abs().max() / y_dir.abs().max())
+    return {"fft_s": t_fft, "conv2d_s": t_dir, "rel_diff": rel}

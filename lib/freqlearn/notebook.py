@@ -1,0 +1,80 @@
+"""Helpers for the book's notebooks (DESIGN.md §2): the standard first cell, glue, figures.
+
+``start`` is what every notebook calls first::
+
+    preset, claims = fl.notebook.start("pinson2023/cosines")
+
+It seeds everything for the preset, applies the figure style, prints the preset line and
+returns the notebook's :class:`~freqlearn.claims.Claims`.
+
+``glue`` and ``figure`` wrap myst-nb's ``glue`` so numbers and figures in the prose are
+computed, never typed; where myst-nb is absent (Colab) they just display the value.
+In the Markdown, a glued figure with its computed caption reads::
+
+    ```{glue:figure} fig-name
+    :name: fig-name
+
+    {glue:}`fig-name-caption`
+    ```
+"""
+
+from __future__ import annotations
+
+from . import claims as _claims
+from . import plots, presets
+
+__all__ = ["start", "glue", "figure"]
+
+
+def start(notebook: str):
+    """Seed, style, print the preset; return ``(preset, Claims(notebook))``."""
+    p = presets.current()
+    presets.seed_everything(p.seed)
+    plots.style()
+    print(presets.describe())
+    return p, _claims.Claims(notebook, preset=p.name)
+
+
+def _myst_glue():
+    try:
+        from myst_nb import glue as g
+    except ImportError:  # Colab or a bare Jupyter: no myst-nb
+        return None
+    return g
+
+
+def glue(name: str, value, *, display: bool = False, fmt: str | None = None):
+    """Glue ``value`` under ``name`` for ``{glue:}`name``` in the prose; return the value.
+
+    ``fmt`` (e.g. ``".3g"``) formats numbers into a string before gluing, so the prose
+    shows the same digits as the claims table.
+    """
+    shown = format(value, fmt) if fmt is not None else value
+    g = _myst_glue()
+    if g is not None:
+        g(name, shown, display=display)
+    elif display:
+        from IPython.display import display as _display
+
+        _display(shown)
+    return value
+
+
+def figure(fig, name: str, caption: str):
+    """Glue ``fig`` as ``name`` and its ``caption`` as ``name-caption``; close the figure.
+
+    Without myst-nb the figure and caption are displayed inline instead.
+    """
+    import matplotlib.pyplot as plt
+
+    g = _myst_glue()
+    if g is not None:
+        g(name, fig, display=False)
+        g(f"{name}-caption", caption, display=False)
+    else:
+        from IPython.display import Markdown, display
+
+        display(fig)
+        display(Markdown(f"*{caption}*"))
+    plt.close(fig)
+    return fig
