@@ -60,7 +60,15 @@ _build/_extra/_static/mathjax/tex-chtml.js:
 	cd _build/npm && npm pack -q $(MATHJAX) >/dev/null && tar -xzf mathjax-*.tgz
 	rm -rf _build/_extra/_static/mathjax && cp -r _build/npm/package/es5 _build/_extra/_static/mathjax
 
+PRESET := $(or $(BOOK_PRESET),quick)
+
+# The execution cache keys on notebook content, not on BOOK_PRESET: a change of preset
+# clears it (and the claims), so a page never shows the other preset's results.
 book: $(STAMP) _build/_extra/_static/mathjax/tex-chtml.js
+	@if [ -f _build/.preset ] && [ "$$(cat _build/.preset)" != "$(PRESET)" ]; then \
+	  echo "preset changed to $(PRESET): clearing the execution cache and claims"; \
+	  rm -rf _build/.jupyter_cache _build/jupyter_execute _build/claims _build/benchmarks _build/html; \
+	fi; echo "$(PRESET)" > _build/.preset
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "Book built: _build/html/index.html"
 

@@ -19,6 +19,7 @@ every build, so it never shows stale claims of a cached page.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from docutils import nodes
@@ -95,6 +96,11 @@ def _resolve(app, doctree, docname):
             if nb not in have:
                 logger.warning(f"scoreboard: notebook {doc} wrote no claims to {cdir}; "
                                "run `make clean book` to re-execute it", location=docname)
+        want = os.environ.get("BOOK_PRESET", "quick") or "quick"
+        other = sorted({r["notebook"] for r in rows if r["preset"] != want})
+        if other:
+            logger.warning(f"scoreboard: claims of {other} are from another preset than "
+                           f"{want!r}; run `make clean book`", location=docname)
         catalog = json.loads((HERE / "catalog.json").read_text())
         counts = {v: sum(r["verdict"] == v for r in rows) for v in ("PASS", "DIFFERS", "FAIL")}
         presets = sorted({r["preset"] for r in rows}) or ["(none)"]

@@ -89,6 +89,8 @@ def _num(x):
         pass
     if hasattr(x, "item"):
         x = x.item()
+    if isinstance(x, bool):
+        return x
     x = float(x)
     if not math.isfinite(x):
         return str(x)
@@ -229,7 +231,7 @@ class Claims:
         widths = [min(max(len(r[i]) for r in rows), 60) for i in range(len(head))]
         lines = []
         for k, r in enumerate(rows):
-            lines.append("  ".join(c[:60].ljust(w) for c, w in zip(r, widths)))
+            lines.append("  ".join(c[:60].ljust(w) for c, w in zip(r, widths, strict=True)))
             if k == 0:
                 lines.append("  ".join("-" * w for w in widths))
         return "\n".join(lines)

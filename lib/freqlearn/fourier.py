@@ -454,7 +454,7 @@ def fit_power_law(k, P, *, kmin: float = 1.0, kmax: float | None = None) -> Powe
     s2 = resid @ resid / dof
     cov = s2 * np.linalg.inv(A.T @ A)
     r2 = 1.0 - resid @ resid / np.sum((Y - Y.mean()) ** 2)
-    return PowerLawFit(-coef[1], float(np.exp(coef[0])), float(np.sqrt(cov[1, 1])),
+    return PowerLawFit(float(-coef[1]), float(np.exp(coef[0])), float(np.sqrt(cov[1, 1])),
                        float(r2), float(kmin), kmax)
 
 
@@ -500,30 +500,25 @@ def fourier_covariance(images) -> np.ndarray:
 
 
 def covariance_vs_distance(Sigma, shape, *, modular: bool = True):
-    """Mean ``|Σ_ab|`` over entry pairs at frequency distance r (Godfrey Fig. 1a–b).
+    """Mean ``|Σ_ab|`` over entry pairs at frequency distance r (Godfrey Fig. 1a–b, SI C.1).
 
-    ``shape`` is ``(C, H, W)`` of the images behind ``Sigma``; distance is between the
-    signed frequencies (``modular=False``) or on the torus Z/H × Z/W (``modular=True``).
-    Channels count in the distance as a third coordinate, as in Godfrey's caption.
-    Returns ``(r, mean_abs)`` over the distinct integer-squared distances.
+    ``shape`` is ``(C, H, W)`` of the images behind ``Sigma`` (FFT index layout). The
+    distance is taken between the DFT indices ``(c, i, j)`` on the discrete square
+    ``{0..H-1} × {0..W-1}`` (``modular=False``, Fig. 1a) or on the torus Z/H × Z/W
+    (``modular=True``, Fig. 1b); the channel index counts as a third coordinate, as in
+    Godfrey's caption. Returns ``(r, mean_abs)`` over the distinct distances.
     """
     C, H, W = (int(s) for s in shape)
     D = C * H * W
     Sigma = np.asarray(Sigma)
     if Sigma.shape != (D, D):
         raise _shape_error("Sigma", f"({D}, {D}) for images {(C, H, W)}", Sigma.shape)
-    ii, jj, _ = frequency_grid(H, W)
+    c, fi, fj = np.unravel_index(np.arange(D), (C, H, W))
+    di = np.abs(fi[:, None] - fi[None, :])
+    dj = np.abs(fj[:, None] - fj[None, :])
     if modular:
-        ii = np.broadcast_to(np.arange(H)[:, None], (H, W))
-        jj = np.broadcast_to(np.arange(W)[None, :], (H, W))
-    c = np.repeat(np.arange(C), H * W)
-    fi = np.tile(ii.ravel(), C)
-    fj = np.tile(jj.ravel(), C)
-    di = fi[:, None] - fi[None, :]
-    dj = fj[:, None] - fj[None, :]
-    if modular:
-        di = np.minimum(np.abs(di) % H, (-np.abs(di)) % H)
-        dj = np.minimum(np.abs(dj) % W, (-np.abs(dj)) % W)
+        di = np.minimum(di, H - di)
+        dj = np.minimum(dj, W - dj)
     dc = c[:, None] - c[None, :]
     key = (di**2 + dj**2 + dc**2).ravel()
     uniq, inv = np.unique(key, return_inverse=True)

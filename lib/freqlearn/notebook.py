@@ -43,13 +43,25 @@ def _myst_glue():
     return g
 
 
+class _Text:
+    """A string whose plain-text representation is itself (no quotes in the prose)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
 def glue(name: str, value, *, display: bool = False, fmt: str | None = None):
     """Glue ``value`` under ``name`` for ``{glue:}`name``` in the prose; return the value.
 
     ``fmt`` (e.g. ``".3g"``) formats numbers into a string before gluing, so the prose
-    shows the same digits as the claims table.
+    shows the same digits as the claims table. Strings are glued without quotes.
     """
     shown = format(value, fmt) if fmt is not None else value
+    if isinstance(shown, str):
+        shown = _Text(shown)
     g = _myst_glue()
     if g is not None:
         g(name, shown, display=display)
@@ -60,21 +72,21 @@ def glue(name: str, value, *, display: bool = False, fmt: str | None = None):
     return value
 
 
-def figure(fig, name: str, caption: str):
+def figure(fig, name: str, caption: str) -> None:
     """Glue ``fig`` as ``name`` and its ``caption`` as ``name-caption``; close the figure.
 
-    Without myst-nb the figure and caption are displayed inline instead.
+    Without myst-nb the figure and caption are displayed inline instead. Returns nothing,
+    so a cell ending in this call does not display the figure a second time.
     """
     import matplotlib.pyplot as plt
 
     g = _myst_glue()
     if g is not None:
         g(name, fig, display=False)
-        g(f"{name}-caption", caption, display=False)
+        g(f"{name}-caption", _Text(caption), display=False)
     else:
         from IPython.display import Markdown, display
 
         display(fig)
         display(Markdown(f"*{caption}*"))
     plt.close(fig)
-    return fig

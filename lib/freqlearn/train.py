@@ -152,7 +152,10 @@ def _load(path: Path, state, recorder, generators) -> int:
     if recorder is not None and blob["recorder"] is not None:
         recorder.load_state_dict(blob["recorder"])
     _set_rng_state(blob["rng"])
-    for g, s in zip(generators, blob["extra_rng"]):
+    if len(generators) != len(blob["extra_rng"]):
+        raise ValueError(f"checkpoint {path} saved {len(blob['extra_rng'])} generators; "
+                         f"this run passes {len(generators)}")
+    for g, s in zip(generators, blob["extra_rng"], strict=True):
         g.set_state(s)
     return int(blob["t"])
 

@@ -1,0 +1,72 @@
+"""Unit tests of ``freqlearn.notebook`` and ``freqlearn.plots`` (the notebooks' helpers)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from freqlearn import notebook, plots  # noqa: E402
+from freqlearn.claims import Claims  # noqa: E402
+
+
+def test_start_seeds_and_returns_claims(monkeypatch, capsys):
+    monkeypatch.setenv("BOOK_PRESET", "quick")
+    p, c = notebook.start("toolkit/fourier")
+    a = torch.rand(3)
+    assert p.name == "quick" and isinstance(c, Claims)
+    assert c.notebook == "toolkit/fourier" and c.preset == "quick"
+    assert "preset=quick" in capsys.readouterr().out
+    notebook.start("toolkit/fourier")
+    assert torch.equal(torch.rand(3), a)
+    monkeypatch.setenv("BOOK_PRESET", "paper")
+    p, c = notebook.start("toolkit/fourier")
+    assert p.name == "paper" and c.preset == "paper"
+    assert not torch.equal(torch.rand(3), a)
+    with pytest.raises(ValueError, match="without suffix"):
+        notebook.start("toolkit/fourier.md")
+
+
+def test_glue_returns_value_and_formats(monkeypatch):
+    seen = {}
+    monkeypatch.setattr(notebook, "_myst_glue",
+                        lambda: (lambda name, v, display=False: seen.__setitem__(name, v)))
+    assert notebook.glue("x", 0.123456, fmt=".3g") == 0.123456
+    assert repr(seen["x"]) == "0.123"  # glued as text, shown without quotes
+    assert notebook.glue("y", 7) == 7 and seen["y"] == 7
+    fig = plt.figure()
+    notebook.figure(fig, "fig-a", "A caption.")
+    assert seen["fig-a"] is fig and repr(seen["fig-a-caption"]) == "A caption."
+    assert not plt.fignum_exists(fig.number)  # closed
+
+
+def test_caption_names_data_preset_trials(monkeypatch):
+    monkeypatch.setenv("BOOK_PRESET", "quick")
+    s = plots.caption("Loss curves.", data="CIFAR-10", trials=10)
+    assert "Data: CIFAR-10." in s and "10 trials" in s
+    assert "quick" in s and "20230302" in s
+    assert "band" in s
+    s1 = plots.caption("One", data="x", trials=1)
+    assert "1 trial." in s1 and "band" not in s1
+
+
+def test_band_and_theory_draw_mean_and_dashed():
+    fig, ax = plt.subplots()
+    t = np.arange(5.0)
+    Y = np.stack([t, t + 2.0])
+    line = plots.band(ax, t, Y)
+    np.testing.assert_allclose(line.get_ydata(), t + 1.0)
+    assert len(ax.collections) == 1  # the ± sd band
+    th = plots.theory(ax, t, t)
+    assert th.get_linestyle() == "--"
+    plots.band(ax, t, t)  # a single trial: no band
+    assert len(ax.collections) == 1
+    plt.close(fig)
+    fig = plots.imshow_grid(np.zeros((5, 4, 4)), ncols=3)
+    assert len(fig.axes) == 6
+    plt.close(fig)
