@@ -1,0 +1,257 @@
+"""Two-layer committee machine of Ingrosso & Goldt (2022), batched over trials.
+
+φ(x) = Σ_k v_k σ(w_k·x + b_k)  (paper Eq. 7), σ(h) = erf(h/√2), W_ki ~ N(0, 1/D),
+v_k = 1/K fixed (or plastic, Fig. S1), MSE loss ½(φ − y)². Every tensor carries a
+leading trial axis ``T`` (independent networks — several seeds and/or several datasets —
+trained in one tensor update), so ``W`` is (T, K, D), ``b`` and ``v`` are (T, K).
+
+Gradients are written out (no autograd): with h = Wx + b, e = φ − y,
+∂/∂W_k = e v_k σ'(h_k) x, ∂/∂b_k = e v_k σ'(h_k), ∂/∂v_k = e σ(h_k).
+
+Training loops (online SGD with fresh samples, finite-data minibatch SGD, the circular
+CNN of Fig. 2E) go through :func:`freqlearn.train.run`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .. import train as _train
+
+__all__ = ["Committee", "train_online", "train_finite", "CircularCNN", "train_cnn",
+           "ipr", "invariant_overlap", "cluster_two", "rf_centres", "centred", "filters",
+           "shape_correlation"]
+
+_SQ2 = math.sqrt(2.0)
+_SQ2PI = math.sqrt(2.0 / math.pi)
+
+
+def ipr(W, axis=-1):
+    """Inverse participation ratio Σ w⁴ / (Σ w²)² (paper Eq. 2)."""
+    w2 = W**2
+    return (w2**2).sum(axis) / w2.sum(axis) ** 2
+
+
+class Committee:
+    """Trial-batched committee: ``W`` (T, K, D), ``b`` (T, K), ``v`` (T, K)."""
+
+    def __init__(self, T, K, D, *, generator=None, plastic_v=False, v0=None, b0=0.0,
+                 act="erf", dtype=torch.float64):
+        self.W = torch.randn((T, K, D), generator=generator, dtype=dtype) / math.sqrt(D)
+        self.b = torch.full((T, K), float(b0), dtype=dtype)
+        self.v = torch.full((T, K), 1.0 / K if v0 is None else float(v0), dtype=dtype)
+        self.plastic_v = plastic_v
+        if act not in ("erf", "cubic"):
+            raise ValueError("act must be 'erf' or 'cubic' (α₁h − α₃h³/3, Fig. S3)")
+        self.act = act
+
+    def _sigma(self, h):
+        if self.act == "erf":
+            return torch.erf(h / _SQ2), _SQ2PI * torch.exp(-0.5 * h * h)
+        a1, a3 = _SQ2PI, 1 / math.sqrt(2 * math.pi)
+        return a1 * h - a3 / 3 * h**3, a1 - a3 * h * h
+
+    @property
+    def state(self):
+        return {"W": self.W, "b": self.b, "v": self.v}
+
+    def preact(self, x):
+        """h (T, n, K) for x (T, n, D)."""
+        return torch.einsum("tkd,tnd->tnk", self.W, x) + self.b[:, None, :]
+
+    def forward(self, x):
+        return (self._sigma(self.preact(x))[0] * self.v[:, None, :]).sum(-1)
+
+    def pmse(self, x, y):
+        """Test error ⟨(φ − y)²⟩ (Eq. 9) per trial, on a batch x (T, n, D), y (T, n)."""
+        return ((self.forward(x) - y) ** 2).mean(-1)
+
+    def accuracy(self, x, y):
+        return (torch.sign(self.forward(x)) == y).to(x.dtype).mean(-1)
+
+    def sgd_step(self, x, y, lr, weight_decay=0.0):
+        """One SGD step on the mean of ½(φ − y)² over the batch (axis 1)."""
+        h = self.preact(x)
+        s, ds = self._sigma(h)
+        e = (s * self.v[:, None, :]).sum(-1) - y  # (T, n)
+        n = x.shape[1]
+        gh = e[..., None] * self.v[:, None, :] * ds
+        gW = torch.einsum("tnk,tnd->tkd", gh, x) / n
+        if weight_decay:
+            gW = gW + weight_decay * self.W
+        self.W.sub_(lr * gW)
+        self.b.sub_(lr * gh.mean(1))
+        if self.plastic_v:
+            self.v.sub_(lr * (e[..., None] * s).mean(1))
+
+
+def _recorder(net, steps, test, extra=None):
+    xt, yt = test
+    metrics = {"ipr": lambda: ipr(net.W), "pmse": lambda: net.pmse(xt, yt),
+               "acc": lambda: net.accuracy(xt, yt)}
+    if extra:
+        metrics.update(extra)
+    return _train.Recorder(metrics, steps)
+
+
+def train_online(net: Committee, sample, steps: int, *, lr: float, batch: int = 1,
+                 test=None, record=None, weight_decay=0.0, extra=None, desc="online SGD"):
+    """Online SGD: ``sample(batch)`` returns fresh (x (T, batch, D), y (T, batch)) each step.
+
+    ``test`` = (x_test, y_test) held out; ``record`` = steps to record IPR, pmse, accuracy
+    (and ``extra`` metrics). Returns the recorder.
+    """
+    rec = _recorder(net, record, test, extra) if test is not None else None
+
+    def step(t):
+        x, y = sample(batch)
+        net.sgd_step(x, y, lr, weight_decay)
+
+    return _train.run(step, steps, recorder=rec, state=net.state, desc=desc)
+
+
+def train_finite(net: Committee, X, Y, steps: int, *, lr: float, batch: int,
+                 generator=None, test=None, record=None, weight_decay=0.0, extra=None,
+                 desc="minibatch SGD"):
+    """Minibatch SGD on a fixed training set X (T, P, D), Y (T, P); reshuffled each epoch."""
+    P = X.shape[1]
+    rec = _recorder(net, record, test, extra) if test is not None else None
+    perm = {"p": torch.randperm(P, generator=generator), "i": 0}
+
+    def step(t):
+        if perm["i"] + batch > P:
+            perm["p"] = torch.randperm(P, generator=generator)
+            perm["i"] = 0
+        idx = perm["p"][perm["i"]:perm["i"] + batch]
+        perm["i"] += batch
+        net.sgd_step(X[:, idx], Y[:, idx], lr, weight_decay)
+
+    return _train.run(step, steps, recorder=rec, state=net.state, desc=desc)
+
+
+# ------------------------------------------------------------------ analysis of the RFs
+def invariant_overlap(W):
+    """q̃_kl = |ŵ_k|·|ŵ_l| / D for unit-norm rows (Eq. 8); 1D (K, D) or 2D (K, L, L)."""
+    W = np.asarray(W, dtype=float)
+    K = W.shape[0]
+    Wf = W.reshape(K, -1)
+    Wf = Wf / np.linalg.norm(Wf, axis=1, keepdims=True)
+    A = np.abs(np.fft.fftn(Wf.reshape(W.shape), axes=tuple(range(1, W.ndim)))).reshape(K, -1)
+    return A @ A.T / Wf.shape[1]
+
+
+def cluster_two(W):
+    """Average-linkage clustering of d = 1 − q̃ into two clusters.
+
+    Returns (labels in {0, 1} with 1 = the cluster of larger mean IPR, dendrogram order,
+    distance matrix).
+    """
+    from scipy.cluster.hierarchy import fcluster, leaves_list, linkage
+    from scipy.spatial.distance import squareform
+
+    d = 1.0 - invariant_overlap(W)
+    d = 0.5 * (d + d.T)
+    np.fill_diagonal(d, 0.0)
+    Z = linkage(squareform(np.clip(d, 0, None), checks=False), method="average")
+    lab = fcluster(Z, 2, criterion="maxclust") - 1
+    Wf = np.asarray(W).reshape(len(W), -1)
+    r = ipr(Wf)
+    if lab.max() == 1 and r[lab == 0].mean() > r[lab == 1].mean():
+        lab = 1 - lab
+    return lab, leaves_list(Z), d
+
+
+def rf_centres(W):
+    """Centre of each RF: circular mean of the position weighted by w² (1D (K, D) or 2D)."""
+    W = np.asarray(W, dtype=float)
+    out = []
+    for ax in range(1, W.ndim):
+        n = W.shape[ax]
+        other = tuple(a for a in range(1, W.ndim) if a != ax)
+        p = (W**2).sum(axis=other) if other else W**2
+        ang = 2 * np.pi * np.arange(n) / n
+        c = np.angle((p * np.exp(1j * ang)).sum(-1)) % (2 * np.pi)
+        out.append(c * n / (2 * np.pi))
+    return np.stack(out, -1) if len(out) > 1 else out[0]
+
+
+def centred(W):
+    """Roll each 1D RF (K, D) so its centre sits in the middle and its peak is positive."""
+    W = np.asarray(W, dtype=float)
+    K, D = W.shape
+    c = np.round(rf_centres(W)).astype(int)
+    out = np.stack([np.roll(W[k], D // 2 - c[k]) for k in range(K)])
+    sgn = np.sign(out[np.arange(K), np.abs(out).argmax(1)])
+    return out * sgn[:, None]
+
+
+# ------------------------------------------------------------------ the CNN of Fig. 2E
+class CircularCNN(torch.nn.Module):
+    """1D conv (``channels`` filters of size ``ks``, circular padding, erf) + linear readout."""
+
+    def __init__(self, D, ks, channels=1, dtype=torch.float64):
+        super().__init__()
+        self.conv = torch.nn.Conv1d(1, channels, ks, padding=ks // 2, padding_mode="circular",
+                                    dtype=dtype)
+        with torch.no_grad():
+            self.conv.weight.normal_(0, 1 / math.sqrt(ks))
+            self.conv.bias.zero_()
+        self.D = D
+        self.read = torch.nn.Linear(channels * D, 1, dtype=dtype)
+        with torch.no_grad():  # like the committee's v = 1/K: a uniform trainable readout
+            self.read.weight.fill_(1.0)  # scaled by 1/(channels·D) in forward
+            self.read.bias.zero_()
+        self.scale = 1.0 / (channels * D)
+
+    def forward(self, x):
+        h = self.conv(x[:, None, :])[..., : self.D]
+        return self.read(torch.erf(h / _SQ2).flatten(1) * self.scale)[:, 0]
+
+
+def train_cnn(D, ks, X, Y, steps, *, lr, batch, channels=1, read_lr=0.1, generator=None,
+              desc="CNN"):
+    """Minibatch SGD (MSE) of a :class:`CircularCNN` on X (P, D), Y (P,); returns the net."""
+    torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
+    net = CircularCNN(D, ks, channels, dtype=X.dtype)
+    # the readout (and its bias) gets a small fixed rate: its gradient is O(1) per weight
+    opt = torch.optim.SGD([{"params": net.conv.parameters(), "lr": lr},
+                           {"params": net.read.parameters(), "lr": read_lr}])
+    P = X.shape[0]
+
+    def step(t):
+        idx = torch.randint(0, P, (batch,), generator=generator)
+        opt.zero_grad()
+        loss = 0.5 * ((net(X[idx]) - Y[idx]) ** 2).mean()
+        loss.backward()
+        opt.step()
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny convolutions: one thread (see ingrosso_experiments)
+    try:
+        _train.run(step, steps, state=net, desc=desc)
+    finally:
+        torch.set_num_threads(old)
+    return net
+
+
+def filters(net: CircularCNN) -> np.ndarray:
+    """The learnt conv filters (channels, ks)."""
+    return net.conv.weight.detach().cpu().numpy()[:, 0, :]
+
+
+def shape_correlation(a, b):
+    """Max over shifts and sign of the correlation of two centred 1D profiles (zero-padded)."""
+    a = np.asarray(a, float)
+    b = np.asarray(b, float)
+    n = max(a.size, b.size)
+    A = np.zeros(n)
+    B = np.zeros(n)
+    A[(n - a.size) // 2:(n - a.size) // 2 + a.size] = a
+    B[(n - b.size) // 2:(n - b.size) // 2 + b.size] = b
+    A /= np.linalg.norm(A)
+    B /= np.linalg.norm(B)
+    c = np.real(np.fft.ifft(np.fft.fft(A) * np.conj(np.fft.fft(B))))
+    return float(np.abs(c).max())

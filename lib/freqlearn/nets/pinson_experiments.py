@@ -1,0 +1,206 @@
+"""The experiments of Pinson et al. (2023), SI I, as functions the chapter's notebooks call.
+
+Each returns plain numpy arrays (trials on axis 0) so the notebooks only plot and check.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..data import pinson as data
+from ..theory import pinson as th
+from . import pinson as nets
+
+__all__ = ["cosines", "sums", "shapes", "paper_cost"]
+
+
+def _diag(A):
+    """(K, T, p, p) recorded A → (T, p, K) diagonals."""
+    return np.einsum("ktii->tik", A)
+
+
+def cosines(*, T, budget, lr, sigma=1e-5, mode="single", slow=1, generator, steps=200,
+            n=16):
+    """SI I.1: pure cosines, aligned balanced CNN init, FCNN with the same A(0) (λ_FC = nλ).
+
+    ``slow = m`` runs with λ/m for m·budget updates (the slow-learning limit), recorded at
+    the same ODE times. Returns dict: ``t`` ODE time, ``N`` paper-equivalent updates,
+    ``a_cnn``/``a_fc`` (T, p, K) diagonals of A, ``off_cnn``/``off_fc`` max |off-diagonal|,
+    ``loss_cnn``/``loss_fc`` (T, K), ``th_cnn``/``th_fc`` Eq. 22 per trial, ``svd``, ``d``.
+    """
+    X, Y = data.pure_cosines(n)
+    p = len(Y)
+    svd = th.svd_yx(X, Y)
+    d = th.d_alpha(svd["V"], n)
+    cnn = nets.LinearCNN.aligned(T, n, svd["U"], svd["V"], sigma, generator)
+    A0 = th.effective_A(cnn.predict(torch.as_tensor(X)[None]).numpy(), X, svd["U"], svd["V"])
+    a0 = np.einsum("tii->ti", A0)
+    fc = nets.LinearFCNN.aligned(a0, svd["Sxx"], svd["U"], svd["V"], n * n)
+    st = np.unique(np.round(np.linspace(0, budget, steps)).astype(int)) * slow
+    out = {"svd": svd, "d": d, "a0": a0, "N": st / slow,
+           "t": th.time_of_updates(st / slow, p)}
+    for name, net, rate in (("cnn", cnn, lr), ("fc", fc, n * lr)):
+        rec = nets.train_twolayer(net, X, Y, lr=rate / slow, budget=budget * slow, mode=mode,
+                                  generator=generator, svd=svd, steps=st,
+                                  desc=f"{name} {mode}")
+        A = rec.history["A"]
+        out[f"a_{name}"] = _diag(A)
+        off = np.abs(A - np.einsum("ktii->kti", A)[..., None] * np.eye(p))
+        out[f"off_{name}"] = off.max(axis=(2, 3)).T
+        out[f"loss_{name}"] = rec.history["loss"].T
+        if "counts" in rec.history:  # (K, T, p) draws per class → per-mode clocks (T, p, K)
+            cls = np.argmax(np.abs(svd["U"]), axis=0)  # the class of each mode (U: permutation)
+            cnt = rec.history["counts"][:, :, cls] / slow
+            out[f"clock_{name}"] = 2.0 * np.moveaxis(cnt, 0, -1)
+    s = svd["s"][None, :, None]
+    tt = out["t"][None, None]
+    out["th_cnn"] = th.sigmoid(tt, s, d[None, :, None], lr, n, a0[:, :, None])
+    out["th_fc"] = th.sigmoid(tt, s, 1.0, n * lr, 1, a0[:, :, None])
+    for name, dd, lam, nn in (("cnn", d[None, :, None], lr, n), ("fc", 1.0, n * lr, 1)):
+        if f"clock_{name}" in out:  # Eq. 22 on each trial's own clock t_α = 2·N_c(α)
+            out[f"thc_{name}"] = th.sigmoid(out[f"clock_{name}"], s, dd, lam, nn,
+                                           a0[:, :, None])
+    return out
+
+
+def max_dev(run, net="cnn", theory="th", mean=False):
+    """max over trials, t of |a_sim − a_theory|/sα, per mode α (``mean``: of the trial means).
+
+    ``theory="th"``: Eq. 22 at t = 2N/p; ``"thc"``: at each trial's own clock 2·N_c(α)."""
+    s = run["svd"]["s"][None, :, None]
+    a, b = run[f"a_{net}"], run[f"{theory}_{net}"]
+    if mean:
+        a, b = a.mean(0, keepdims=True), b.mean(0, keepdims=True)
+    return (np.abs(a - b) / s).max(axis=(0, 2))
+
+
+def sums(*, T, budget, lr, sigma=1e-5, generator, steps=80, mode="single", slow=1):
+    """SI I.2: sums of cosines (two classes, 64×64), random init σ; CNN only.
+
+    Records A, the loss, |(Qk)_j|² on the support, kernel snapshots, and (W̄Q⁻¹)_{α,j} on
+    the support (for S.2 and S.77). ``slow = m``: λ/m for m·budget updates. The sWTA ODE
+    (Eqs. 23–24) is integrated from each trial's growing-mode initial values and evaluated
+    at t = 2N/p (``u_ode``, ``a_ode``) and, in single-sample mode, on each trial's own
+    per-mode clock 2·N_c(α) (``a_clock``). Returns a dict with the final net.
+    """
+    X, Y = data.sums_of_cosines()
+    n = X.shape[-1]
+    p = len(Y)
+    svd = th.svd_yx(X, Y)
+    cnn = nets.LinearCNN.random(T, 1, n, p, sigma, generator)
+    phis = np.stack([th.qvec(svd["V"][:, a], n) for a in range(p)])  # (p, n²)
+    sup = np.abs(phis) > 1e-6 * np.abs(phis).max()
+    js = np.flatnonzero(sup.any(0))
+    mode_of = np.argmax(np.abs(phis[:, js]), 0)
+    phi_j = phis[mode_of, js]
+    U = torch.as_tensor(svd["U"])
+
+    def kappa():
+        return (torch.fft.fft2(cnn.k[:, 0]) / n).reshape(T, -1)[:, js]
+
+    def omega():
+        Wb = torch.einsum("ab,tbd->tad", U.T, cnn.W).reshape(T, p, n, n)
+        Om = torch.conj(torch.fft.fft2(Wb) / n).reshape(T, p, -1)
+        return Om[:, mode_of, js]
+
+    kap0, om0 = kappa().numpy(), omega().numpy()
+    st = train_steps(budget, steps) * slow
+    rec = nets.train_twolayer(cnn, X, Y, lr=lr / slow, budget=budget * slow, mode=mode,
+                              generator=generator, svd=svd, steps=st, record_W=True,
+                              extra={"kap": kappa, "om": omega}, desc="sums CNN")
+    h = rec.history
+    N = rec.t / slow
+    t = th.time_of_updates(N, p)
+    u0 = th.growing_mode_init(kap0, om0, phi_j)
+    tf = np.linspace(0, 2 * t[-1] + 1, 4001)
+    u_f, a_f = th.swta_ode(tf, u0, np.abs(phi_j), mode_of, svd["s"], svd["Sxx"], lr, n)
+    u_ode = np.stack([[np.interp(t, tf, u_f[i, j]) for j in range(len(js))]
+                      for i in range(T)])
+    a_ode = np.stack([[np.interp(t, tf, a_f[i, a]) for a in range(p)] for i in range(T)])
+    out_clock = {}
+    if "counts" in h:
+        cls = np.argmax(np.abs(svd["U"]), axis=0)
+        clock = 2.0 * np.moveaxis(h["counts"][:, :, cls], 0, -1) / slow  # (T, p, K)
+        out_clock["a_clock"] = np.stack([[np.interp(clock[i, a], tf, a_f[i, a])
+                                          for a in range(p)] for i in range(T)])
+    return {**out_clock, "X": X, "svd": svd, "N": N, "t": t, "a": _diag(h["A"]),
+            "kernels": h["W"][:, :, 0],
+            "A": np.moveaxis(h["A"], 0, -1), "loss": h["loss"].T,
+            "kap": np.moveaxis(h["kap"], 0, -1), "om": np.moveaxis(h["om"], 0, -1),
+            "js": js, "mode_of": mode_of, "phi_j": phi_j, "u_ode": u_ode, "a_ode": a_ode,
+            "net": cnn, "n": n, "phis": phis}
+
+
+def train_steps(budget, n):
+    """Linearly spaced record steps (the paper plots on a linear axis)."""
+    return np.unique(np.round(np.linspace(0, budget, n)).astype(int))
+
+
+def shapes(*, T, budget, lr, n=64, sigma=1e-5, generator, steps=120, fc_rows=(0, 1, 2)):
+    """SI I.3: geometric shapes, random init σ, CNN (λ) and FCNN (λ_FC = nλ).
+
+    Records A, loss, |(Qk)_j|² and kernel snapshots (CNN) and three W¹ rows (FCNN)."""
+    X, Y = data.shapes(n)
+    p = len(Y)
+    svd = th.svd_yx(X, Y)
+    st = train_steps(budget, steps)
+    cnn = nets.LinearCNN.random(T, 1, n, p, sigma, generator)
+    rc = nets.train_twolayer(cnn, X, Y, lr=lr, budget=budget, generator=generator, svd=svd,
+                             steps=st, record_spectrum=True, record_W=True, desc="shapes CNN")
+    fc = nets.LinearFCNN.random(T, n * n, p, svd["V"], sigma, generator)
+    rf = nets.train_twolayer(fc, X, Y, lr=n * lr, budget=budget, generator=generator,
+                             svd=svd, steps=st, record_W=list(fc_rows), desc="shapes FCNN")
+    hc, hf = rc.history, rf.history
+    return {"X": X, "svd": svd, "N": rc.t, "t": th.time_of_updates(rc.t, p),
+            "a_cnn": _diag(hc["A"]), "a_fc": _diag(hf["A"]), "loss_cnn": hc["loss"].T,
+            "loss_fc": hf["loss"].T, "spec": hc["spec"][:, :, 0], "kernels": hc["W"][:, :, 0],
+            "fc_rows": hf["W"], "n": n, "A_cnn": hc["A"], "A_fc": hf["A"]}
+
+
+def paper_cost(train_set, *, device="cpu", short=2, long=6, generator=None):
+    """Seconds per update of the paper-scale natural-image runs (SI I.4 and SI K).
+
+    Times ``long`` and ``short`` updates of each model on ``train_set`` (32×32×3 images,
+    ``.x`` (N, 3, 32, 32), ``.y``, ``.classes``) and returns the difference per update, so
+    that set-up and recording cancel (after one warm-up call): the two-layer linear CNN and
+    FCNN of Fig. 5 (10 trials, 4 classes) and the deep linear and ReLU CNNs of Fig. 6
+    (5 trials, batch 8).
+    Returns {model: seconds per update}.
+    """
+    import time
+
+    gen = generator if generator is not None else torch.Generator().manual_seed(0)
+    X = np.asarray(train_set.x, dtype=np.float64)
+    n = X.shape[-1]
+    Y = np.eye(4)[np.asarray(train_set.y) % 4]
+    svd = th.svd_yx(X, Y)
+
+    def per_update(make, fit):
+        fit(make(), 1)  # warm-up: first-call allocations and kernel selection
+        t = []
+        for b in (short, long):
+            net = make()
+            t0 = time.perf_counter()
+            fit(net, b)
+            t.append(time.perf_counter() - t0)
+        return max(t[1] - t[0], 0.0) / (long - short)
+
+    out = {
+        "linear CNN (Fig. 5)": per_update(
+            lambda: nets.LinearCNN.random(10, 3, n, 4, 1e-4, gen),
+            lambda net, b: nets.train_twolayer(net, X, Y, lr=1e-4, budget=b, mode="epoch",
+                                               generator=gen, svd=svd, steps=[0], n_eval=8)),
+        "linear FCNN (Fig. 5)": per_update(
+            lambda: nets.LinearFCNN.random(10, 3 * n * n, 4, 3 * n * n, 1e-4, gen,
+                                           dtype=torch.float32),
+            lambda net, b: nets.train_twolayer(net, X, Y, lr=1e-4, budget=b, mode="epoch",
+                                               generator=gen, svd=svd, steps=[0], n_eval=8)),
+    }
+    for relu in (False, True):
+        out[f"deep {'ReLU' if relu else 'linear'} CNN (Fig. 6)"] = per_update(
+            lambda relu=relu: nets.DeepCNN(5, 3, n, len(train_set.classes), relu=relu,
+                                           generator=gen, device=device),
+            lambda net, b: nets.train_deep(net, train_set, train_set, batches=b, eval_every=10**9,
+                                           n_eval=8, generator=gen))
+    return out

@@ -1,0 +1,291 @@
+"""Theory for Ingrosso & Goldt (2022): Gaussian equivalence, the reduced model, cumulants, CP.
+
+**Gaussian-equivalent test error (Methods "Gaussian equivalence", Fig. 3).** The output
+depends on x only through h_k = w_k·x + b_k. Replacing λ_k = w_k·x by Gaussians of mean 0
+and covariance Q^μ_kl = w_k C^μ w_l in class μ, the test error (Eq. 9)
+
+    pmse = (1/M) Σ_μ [ Σ_kl v_k v_l E σ_k σ_l − 2 y_μ Σ_k v_k E σ_k + 1 ]
+
+is exact for the erf activation σ(h) = erf(h/√2) = 2Φ(h) − 1: with s_k² = 1 + Q_kk,
+
+    E σ_k       = erf(b_k / √(2 s_k²)),
+    E Φ(h_k)Φ(h_l) = Φ₂(b_k/s_k, b_l/s_l; ρ_kl = Q_kl/(s_k s_l))    (k = l included),
+
+where Φ₂ is the bivariate normal CDF, computed in closed form from Owen's T function
+(``scipy.special.owens_t``). With zero biases this is the arcsine law
+E σ_k σ_l = (2/π) arcsin(ρ_kl). No sampling anywhere.
+
+**Reduced model (Eqs. 3, 5, Methods).** One neuron, cubic activation
+σ̃(h) = α₁h − (α₃/3)h³ (α₁ = √(2/π), α₃ = 1/√(2π)), bias b, readout v:
+ẇ = (1/M) Σ_μ [c₂^μ C^μ w + c₄ T^μ w⊗³] with (our derivation, = the paper's at v = 1)
+(the Gaussian part of T w⊗³ is 3qCw: Eq. 5's (c₂ + c₄q) should read (c₂ + 3c₄q))
+c₂^μ = −v A² − 2α₃ b (y_μ − v s₀), c₄ = v[(4/3)α₃ A − 2α₃² b²], A = α₁ − α₃b²,
+s₀ = α₁ b − α₃ b³/3. Splitting T = Gaussian part + cumulant ΔT gives Eq. 5; the
+"Gaussian" run drops ΔT. T w⊗³ and ΔT w⊗³ are evaluated from samples without forming
+tensors: T w⊗³ = ⟨(x·w)³ x⟩, ΔT w⊗³ = T w⊗³ − 3 (wᵀĈw) Ĉ w.
+
+**Cumulant CP decomposition (Eq. 6, SI A.4).** Dense ΔT (small D) for tensorly, and the
+implicit loss/gradient Eqs. A.4–A.6 for large D, optimised with scipy's L-BFGS-B.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import numpy as np
+import torch
+from scipy.special import erf, ndtr, owens_t
+
+__all__ = ["bvn_cdf", "get_pmse", "erf_moments", "ALPHA1", "ALPHA3", "reduced_coeffs",
+           "Tw3", "cumulant_w3", "gradient_flow", "cumulant_tensor", "cp_tensorly",
+           "implicit_cp_loss", "implicit_cp", "half_width", "shift_overlap"]
+
+ALPHA1 = math.sqrt(2 / math.pi)
+ALPHA3 = 1 / math.sqrt(2 * math.pi)
+
+
+@contextlib.contextmanager
+def few_threads(n: int = 1):
+    """Run torch and the BLAS on ``n`` threads inside the block (restored after).
+
+    The tensors here are small (K·D ≲ 10⁴); on a shared two-core machine a second torch
+    thread buys nothing and, when the other core is busy, stalls every parallel region.
+    """
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        from threadpoolctl import threadpool_limits  # BLAS of numpy/scipy (tensorly, L-BFGS)
+    except ImportError:  # pragma: no cover
+        limits = contextlib.nullcontext()
+    else:
+        limits = threadpool_limits(n)
+    try:
+        with limits:
+            yield
+    finally:
+        torch.set_num_threads(old)
+
+
+# ---------------------------------------------------------------- Gaussian equivalence
+def bvn_cdf(h, k, rho):
+    """Φ₂(h, k; ρ) = P(X ≤ h, Y ≤ k) for standard normals of correlation ρ (Owen 1956).
+
+    Vectorised; exact up to floating point (Owen's T from scipy), |ρ| < 1.
+    """
+    h, k, rho = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (h, k, rho)))
+    eps = 1e-13
+    h = np.where(np.abs(h) < eps, eps, h)
+    k = np.where(np.abs(k) < eps, eps, k)
+    r = np.sqrt(np.clip(1 - rho**2, 1e-300, None))
+    ah = (k - rho * h) / (h * r)
+    ak = (h - rho * k) / (k * r)
+    beta = np.where(h * k > 0, 0.0, 0.5)
+    return 0.5 * (ndtr(h) + ndtr(k)) - owens_t(h, ah) - owens_t(k, ak) - beta
+
+
+def erf_moments(Q, b):
+    """(E σ_k, E σ_k σ_l) for h = λ + b, λ ~ N(0, Q), σ = erf(·/√2); Q (..., K, K), b (..., K)."""
+    Q = np.asarray(Q, dtype=float)
+    b = np.asarray(b, dtype=float)
+    s = np.sqrt(1 + np.diagonal(Q, axis1=-2, axis2=-1))
+    m = erf(b / (math.sqrt(2) * s))
+    u = b / s
+    rho = Q / (s[..., :, None] * s[..., None, :])
+    P2 = bvn_cdf(u[..., :, None], u[..., None, :], rho)
+    Pk = ndtr(u)
+    S2 = 4 * P2 - 2 * Pk[..., :, None] - 2 * Pk[..., None, :] + 1
+    return m, S2
+
+
+def get_pmse(W, b, v, Cs, ys=(-1.0, 1.0)):
+    """Gaussian-equivalent test error ⟨(φ − y)²⟩ averaged over classes.
+
+    W (..., K, D), b and v (..., K), Cs (M, D, D) class covariances, ys the labels.
+    """
+    W = np.asarray(W, dtype=float)
+    b = np.asarray(b, dtype=float)
+    v = np.asarray(v, dtype=float)
+    out = 0.0
+    for C, y in zip(Cs, ys, strict=True):
+        Q = W @ C @ np.swapaxes(W, -1, -2)
+        m, S2 = erf_moments(Q, b)
+        out = out + (np.einsum("...k,...kl,...l->...", v, S2, v) - 2 * y * (v * m).sum(-1)
+                     + y * y)
+    return out / len(Cs)
+
+
+# ---------------------------------------------------------------- reduced model
+def reduced_coeffs(y, v=1.0, b=-1.0):
+    """(c₂(y), c₄) of the cubic single neuron (see module docstring)."""
+    A = ALPHA1 - ALPHA3 * b * b
+    s0 = ALPHA1 * b - ALPHA3 * b**3 / 3
+    c2 = -v * A * A - 2 * ALPHA3 * b * (y - v * s0)
+    c4 = v * (4 / 3 * ALPHA3 * A - 2 * ALPHA3**2 * b * b)
+    return c2, c4
+
+
+def Tw3(X, w):
+    """T w⊗³ = ⟨(x·w)³ x⟩ over samples X (..., P, D) for w (..., D)."""
+    lam = torch.einsum("...pd,...d->...p", X, w)
+    return torch.einsum("...p,...pd->...d", lam**3, X) / X.shape[-2]
+
+
+def cumulant_w3(X, w, C=None):
+    """ΔT w⊗³ = T w⊗³ − 3 (wᵀCw) C w, with C the sample covariance unless given."""
+    lam = torch.einsum("...pd,...d->...p", X, w)
+    P = X.shape[-2]
+    Cw = (torch.einsum("...p,...pd->...d", lam, X) / P if C is None
+          else torch.einsum("...d,...de->...e", w, C))
+    q = (lam**2).mean(-1, keepdim=True) if C is None else (w * Cw).sum(-1, keepdim=True)
+    return torch.einsum("...p,...pd->...d", lam**3, X) / P - 3 * q * Cw
+
+
+def gradient_flow(Xs, w0, steps, *, lr=0.01, v=1.0, b=-1.0, ys=(-1.0, 1.0), cumulant=True,
+                  record=None, cp=None):
+    """Euler-integrate Eq. 5 for w0 (..., D) given per-class samples Xs = [X_μ (..., P, D)].
+
+    The Gaussian part of T w⊗³ is 3 q^μ C^μ w (Wick, paper Eq. 13), so the first term is
+    (c₂ + 3c₄ q^μ) C^μ w; the paper's Eqs. 5 and 14 print (c₂ + c₄ q^μ), dropping the 3
+    (without it the cubic term no longer saturates and the flow diverges at large g).
+    ``cumulant=False`` keeps only this Gaussian term. ``cp={μ: (γ, U)}`` replaces class μ's
+    cumulant by its CP reconstruction, ΔT w⊗³ ≈ Σ_a γ_a (u_a·w)³ u_a (Fig. S2). Returns
+    (w_final, snapshots at ``record`` steps).
+    """
+    with few_threads():
+        return _gradient_flow(Xs, w0, steps, lr, v, b, ys, cumulant, record, cp)
+
+
+def _gradient_flow(Xs, w0, steps, lr, v, b, ys, cumulant, record, cp):
+    w = w0.clone()
+    Cs = [torch.einsum("...pd,...pe->...de", X, X) / X.shape[-2] for X in Xs]
+    coef = [reduced_coeffs(y, v, b) for y in ys]
+    M = len(Xs)
+    snaps = []
+    rec = set() if record is None else {int(s) for s in record}
+    cp = {k: (torch.as_tensor(g_, dtype=w.dtype), torch.as_tensor(U, dtype=w.dtype))
+          for k, (g_, U) in (cp or {}).items()}
+    for t in range(steps + 1):
+        if t in rec:
+            snaps.append(w.clone())
+        if t == steps:
+            break
+        dw = torch.zeros_like(w)
+        for mu, (X, C, (c2, c4)) in enumerate(zip(Xs, Cs, coef, strict=True)):
+            Cw = torch.einsum("...d,...de->...e", w, C)
+            q = (w * Cw).sum(-1, keepdim=True)
+            dw += (c2 + 3 * c4 * q) * Cw
+            if cumulant and mu in cp:
+                g_, U = cp[mu]
+                dw += c4 * torch.einsum("...a,a,da->...d", (w @ U) ** 3, g_, U)
+            elif cumulant:
+                dw += c4 * cumulant_w3(X, w, C)
+        w += lr * dw / M
+    return w, snaps
+
+
+def half_width(w):
+    """Half-width at half maximum of |w| around its peak (periodic), in sites; (..., D)."""
+    a = np.abs(np.asarray(w, dtype=float))
+    D = a.shape[-1]
+    flat = a.reshape(-1, D)
+    out = []
+    for r in flat:
+        p = int(r.argmax())
+        rr = np.roll(r, D // 2 - p)
+        half = rr[D // 2] / 2
+        left = D // 2
+        while left > 0 and rr[left - 1] > half:
+            left -= 1
+        right = D // 2
+        while right < D - 1 and rr[right + 1] > half:
+            right += 1
+        out.append((right - left + 1) / 2)
+    return np.asarray(out).reshape(a.shape[:-1])
+
+
+# ---------------------------------------------------------------- cumulants and CP
+def cumulant_tensor(X):
+    """Dense fourth-order cumulant ΔT_ijkl of samples X (P, D) (zero-mean model)."""
+    X = np.asarray(X, dtype=float)
+    P, D = X.shape
+    Y = (X[:, :, None] * X[:, None, :]).reshape(P, D * D)
+    T = (Y.T @ Y / P).reshape(D, D, D, D)
+    C = X.T @ X / P
+    G = (np.einsum("ij,kl->ijkl", C, C) + np.einsum("ik,jl->ijkl", C, C)
+         + np.einsum("il,jk->ijkl", C, C))
+    return T - G
+
+
+def cp_tensorly(T, rank, *, n_repeat=3, n_iteration=20, seed=0):
+    """Symmetric CP factors of a dense 4-tensor with tensorly (power iteration + deflation).
+
+    Returns (γ (rank,), U (D, rank)) sorted by |γ| decreasing.
+    """
+    import tensorly as tl
+    from tensorly.decomposition import symmetric_parafac_power_iteration
+
+    tl.set_backend("numpy")
+    rs = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        g, U = symmetric_parafac_power_iteration(tl.tensor(T), rank, n_repeat=n_repeat,
+                                                 n_iteration=n_iteration)
+    finally:
+        np.random.set_state(rs)
+    g = np.asarray(g)
+    U = np.asarray(U)
+    o = np.argsort(-np.abs(g))
+    return g[o], U[:, o]
+
+
+def implicit_cp_loss(params, X, rank):
+    """Loss Eq. A.4 and its gradient Eqs. A.5–A.6, never forming the tensor.
+
+    ``params`` = [γ (rank), U (D·rank, row-major D×rank)]; X (P, D).
+    """
+    P, D = X.shape
+    g = params[:rank]
+    U = params[rank:].reshape(D, rank)
+    Z = X @ U  # (P, r): x·u_a
+    p = (Z**2).mean(0)
+    m4 = (Z**4).mean(0)
+    G = U.T @ U
+    G3, G4 = G**3, G**4
+    loss = g @ G4 @ g - 2 * g @ (m4 - 3 * p**2)
+    dg = -2 * (m4 - 3 * p**2 - G4 @ g)
+    XZ3 = X.T @ Z**3 / P  # (D, r)
+    XZ = X.T @ Z / P
+    dU = -8 * g[None, :] * (XZ3 - 3 * p[None, :] * XZ - U @ (g[:, None] * G3))
+    return loss, np.concatenate([dg, dU.ravel()])
+
+
+def implicit_cp(X, rank, *, seed=0, maxiter=500, init=None):
+    """Rank-``rank`` symmetric CP of the cumulant of X (P, D) by L-BFGS-B on Eq. A.4.
+
+    Returns (γ, U (D, rank) with unit columns, sorted by |γ| decreasing, optimiser result).
+    """
+    from scipy.optimize import minimize
+
+    X = np.asarray(X, dtype=float)
+    P, D = X.shape
+    rng = np.random.default_rng(seed)
+    U0 = rng.standard_normal((D, rank)) / math.sqrt(D) if init is None else init
+    x0 = np.concatenate([np.zeros(rank), U0.ravel()])
+    res = minimize(implicit_cp_loss, x0, args=(X, rank), jac=True, method="L-BFGS-B",
+                   options={"maxiter": maxiter})
+    g = res.x[:rank]
+    U = res.x[rank:].reshape(D, rank)
+    n = np.linalg.norm(U, axis=0)
+    g = g * n**4
+    U = U / n
+    o = np.argsort(-np.abs(g))
+    return g[o], U[:, o], res
+
+
+def shift_overlap(a, b):
+    """max over circular shifts and sign of |a·roll(b)| / (|a||b|) for 1D vectors (..., D)."""
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    c = np.fft.irfft(np.fft.rfft(a) * np.conj(np.fft.rfft(b)), n=a.shape[-1])
+    return np.abs(c).max(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))

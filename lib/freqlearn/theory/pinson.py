@@ -1,0 +1,210 @@
+"""Theory of Pinson, Lenaerts & Ginis (2023): linear CNNs and dominant frequencies.
+
+- :func:`svd_yx` — Σyx = ⟨y xᵀ⟩ (Eq. 1), its SVD (Eq. 2) and Σxx in the V basis (Eq. 3).
+- :func:`effective_A` — A = Uᵀ Σŷx V from predictions (Eq. 5 / S.59).
+- :func:`sigmoid` — aα(t) of Eq. 22 / S.165 with dα; :func:`d_alpha` (S.157).
+- :func:`time_of_updates` — the map from numbers of updates to the ODE time t (below).
+- :func:`swta_ode` — the soft winner-takes-all system Eqs. 23–24, integrated numerically.
+- :func:`minimal_norm_report` — the minimal-norm conditions S.73 and S.77 on a trained net.
+
+**Updates → ODE time.** The ODEs (S.45–S.46) are written for the loss ½Σ_l(y_l−ŷ_l)² with
+the sample average ⟨·⟩ over the dataset. One update with a class drawn uniformly at random
+has expectation ``λ·(gradient of the averaged loss)`` because Σyx, Σŷx are averages over the
+equally likely classes: the random draw contributes *no* factor. The paper's implementation
+uses Keras' mean squared error, (1/p)Σ_l(y_l−ŷ_l)², whose gradient is 2/p times that of
+½Σ_l. Hence N updates advance the ODE by ``t = 2N/p`` (``loss="keras"``, the default), or
+``t = N/p`` for a loss (1/2p)Σ_l, or ``t = N`` for ½Σ_l. The class-averaged update (all
+classes at once, averaged) has the same expectation and so the same map.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import fourier
+
+__all__ = ["svd_yx", "effective_A", "sigmoid", "d_alpha", "time_of_updates",
+           "half_time", "balanced_mode_gd", "swta_ode", "growing_mode_init", "qvec",
+           "minimal_norm_report", "LOSS_FACTORS"]
+
+#: factor multiplying the gradient of ½Σ_l(y_l−ŷ_l)² for each loss convention (p classes)
+LOSS_FACTORS = {"keras": lambda p: 2.0 / p, "half_mean": lambda p: 1.0 / p,
+                "half_sum": lambda p: 1.0}
+
+
+def time_of_updates(N, p: int, loss: str = "keras"):
+    """ODE time t after N single-sample (or class-averaged) updates: t = factor(p)·N."""
+    return LOSS_FACTORS[loss](p) * np.asarray(N, dtype=float)
+
+
+def svd_yx(X, Y):
+    """SVD of Σyx = ⟨y xᵀ⟩ over the samples ``X`` (N, ...) with labels ``Y`` (N, p).
+
+    Returns dict with ``Syx`` (p, D), ``U`` (p, p), ``s`` (p,), ``V`` (D, p) (the singular
+    vectors φα as columns), ``Sxx`` (p,) = diag(Vᵀ Σxx V) and ``Sxx_full`` = Vᵀ Σxx V.
+    Sign convention: each φα has a non-negative sum where that sum is not ~0, else a
+    non-negative first large entry (so repeated runs agree).
+    """
+    X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+    Y = np.asarray(Y, dtype=np.float64)
+    N = len(X)
+    Syx = Y.T @ X / N
+    U, s, Vt = np.linalg.svd(Syx, full_matrices=False)
+    for a in range(len(s)):
+        v = Vt[a]
+        ref = v.sum() if abs(v.sum()) > 1e-8 * np.abs(v).sum() else v[np.argmax(np.abs(v) > 1e-6)]
+        if ref < 0:
+            U[:, a] *= -1
+            Vt[a] *= -1
+    V = Vt.T
+    XV = X @ V
+    Sxx_full = XV.T @ XV / N
+    return {"Syx": Syx, "U": U, "s": s, "V": V, "Sxx": np.diag(Sxx_full).copy(),
+            "Sxx_full": Sxx_full}
+
+
+def effective_A(Yhat, X, U, V):
+    """A = Uᵀ Σŷx V (Eq. 5) from predictions ``Yhat`` (..., N, p) on samples ``X`` (N, ...)."""
+    X = np.asarray(X, dtype=np.float64).reshape(np.shape(X)[0], -1)
+    Yhat = np.asarray(Yhat, dtype=np.float64)
+    Syhx = np.swapaxes(Yhat, -1, -2) @ X / X.shape[0]
+    return U.T @ Syhx @ V
+
+
+def d_alpha(V, n: int, channels: int = 1):
+    """dα = max_j |(Qφα)_j| (S.157: 1 for the constant image, 1/√2 for a pure cosine)."""
+    V = np.asarray(V)
+    out = []
+    for a in range(V.shape[1]):
+        phi = V[:, a].reshape(channels, n, n)
+        out.append(np.abs(np.fft.fft2(phi) / n).max())
+    return np.array(out)
+
+
+def sigmoid(t, s, d, lam, n, a0):
+    """Eq. 22 / S.165: aα(t) = sα e^{2nλdαsαt} / (e^{2nλdαsαt} − 1 + sα/aα(0)).
+
+    Broadcasts; for the FCNN use ``n·d → 1`` with its own λ (i.e. ``d = 1/n``). Computed in a
+    form that does not overflow.
+    """
+    t, s, d, a0 = (np.asarray(v, dtype=float) for v in (t, s, d, a0))
+    r = 2.0 * n * lam * d * s
+    e = np.exp(-np.clip(r * t, None, 700))
+    return s / (1.0 - e + (s / a0) * e)
+
+
+def balanced_mode_gd(steps, s, d, lam, n, a0, dt=0.5):
+    """Discrete gradient descent of one aligned, balanced mode (the Euler map of S.163).
+
+    With (W̄Q⁻¹)_{α,j} = conj((Qk)_j)e^{−iψ} kept balanced, r = |(Qk)_j| obeys
+    r ← r(1 + nλdα(sα − aα)·dt) with aα ∝ r², i.e. aα ← aα(1 + nλdα(sα − aα)dt)²; ``dt`` is the
+    ODE time per update (2/p for Keras' loss, 0.5 for the four pure cosines). Returns
+    aα after 0..steps updates.
+    """
+    a = np.empty(int(steps) + 1)
+    a[0] = a0
+    for k in range(int(steps)):
+        a[k + 1] = a[k] * (1 + n * lam * d * (s - a[k]) * dt) ** 2
+    return a
+
+
+def half_time(t, a, s):
+    """First time at which ``a`` (..., T) reaches s/2 (linear interpolation); NaN if never."""
+    a = np.asarray(a, dtype=float)
+    s = np.broadcast_to(np.asarray(s, dtype=float)[..., None], a.shape)
+    out = np.full(a.shape[:-1], np.nan)
+    for idx in np.ndindex(a.shape[:-1]):
+        y = a[idx] - s[idx] / 2
+        k = np.flatnonzero((y[:-1] < 0) & (y[1:] >= 0))
+        if k.size:
+            i = k[0]
+            out[idx] = t[i] + (t[i + 1] - t[i]) * (-y[i]) / (y[i + 1] - y[i])
+    return out
+
+
+def growing_mode_init(kappa, omega, phi):
+    """Effective initial |(Qk)_j|² of the sWTA system from a random (unbalanced) init.
+
+    Near zero, a pair (κ = (Qk)_j, ω = (W̄Q⁻¹)_{α,j}) evolves as dκ/dt ∝ ω̄ φ̄,
+    dω/dt ∝ κ̄ φ̄ with φ = (Qφα)_j = |φ|e^{iψ}; the combination g = κe^{iψ/2} + ω̄e^{−iψ/2}
+    grows, the other decays, so after alignment |κ|² ≈ |g|²/4 with
+    |g(0)|² = |κ + ω̄ e^{−iψ}|². Returns |g(0)|²/4.
+    """
+    psi = np.angle(phi)
+    return np.abs(kappa + np.conj(omega) * np.exp(-1j * psi)) ** 2 / 4
+
+
+def swta_ode(t, u0, phi_abs, mode_of, s, Sxx, lam, n):
+    """Integrate Eqs. 23–24 for u_j = |(Qk)_j|² over the frequencies j of all modes.
+
+    ``u0`` (T, J) initial values (T trials), ``phi_abs`` (J,) = |(Qφα)_j|, ``mode_of`` (J,)
+    the mode α of each j (j and j_symm both listed), ``s``/``Sxx`` (p,). Returns
+    ``u`` (T, J, len(t)) and ``a`` (T, p, len(t)) with aα = nΣxx_αα Σ_{j∈σα} u_j|(Qφα)_j|.
+    Integrated in log u (u > 0) with scipy's LSODA.
+    """
+    from scipy.integrate import solve_ivp
+
+    u0 = np.atleast_2d(np.asarray(u0, dtype=float))
+    T, J = u0.shape
+    phi_abs = np.asarray(phi_abs, float)
+    mode_of = np.asarray(mode_of, int)
+    p = len(s)
+    onehot = np.zeros((J, p))
+    onehot[np.arange(J), mode_of] = 1.0
+    s = np.asarray(s, float)
+    Sxx = np.asarray(Sxx, float)
+
+    def a_of(u):  # u (T, J)
+        return n * Sxx * ((u * phi_abs) @ onehot)
+
+    def rhs(_, y):
+        u = np.exp(y.reshape(T, J))
+        a = a_of(u)
+        return (2 * n * lam * phi_abs * (s - a)[:, mode_of]).ravel()
+
+    sol = solve_ivp(rhs, (t[0], t[-1]), np.log(u0).ravel(), t_eval=t, method="LSODA",
+                    rtol=1e-8, atol=1e-10)
+    if not sol.success:
+        raise RuntimeError(sol.message)
+    u = np.exp(sol.y.reshape(T, J, -1))
+    a = np.einsum("tjk,j,jp->tpk", u, phi_abs, onehot) * (n * Sxx)[None, :, None]
+    return u, a
+
+
+def qvec(x, n: int):
+    """Q x through the FFT: ``vec(F2D(X))/n`` for x of shape (..., n²) or (..., n, n)."""
+    x = np.asarray(x)
+    X = x.reshape(*x.shape[:-1], n, n) if x.shape[-1] == n * n and x.ndim >= 1 and (
+        x.ndim == 1 or x.shape[-2] != n) else x
+    return fourier.vec(np.fft.fft2(X) / n)
+
+
+def minimal_norm_report(k, W, U, V, s, Sxx, n, *, rel_support: float = 1e-6):
+    """Check S.73 and S.77 for one trained two-layer linear CNN (single channel).
+
+    ``k`` (n, n) kernel, ``W`` (p, n²). For each mode α the support σα_symm is the set of
+    frequencies where |(Qφα)_j| > rel_support·max. Returns a dict with
+    - ``s73_rel``: (p,) |n Σ_j |Qφα_j||Qk_j|² Σxx_αα − sα| / sα,
+    - ``balance_rel``: max over supported j of ||(W̄Q⁻¹)_{α,j}| − |Qk_j|| / max_j|Qk_j|
+      (S.74–S.75: the FC row is balanced with the kernel),
+    - ``phase_err``: max over supported j (weighted to where |Qk_j| is non-negligible) of
+      the wrapped |δk_j + δw_j + δφ_j| (S.77), with δw_j the phase of (W̄Q⁻¹)_{α,j} — the
+      coefficient multiplying (Qk)_j in the prediction (our convention; see the notebook).
+    """
+    kap = qvec(k, n)
+    Wb = U.T @ W
+    Om = np.conj(qvec(Wb, n))  # (W̄ Q⁻¹)_{α,j} = conj((Q w̄_α)_j): Q symmetric, Q⁻¹ = Q*
+    p = len(s)
+    s73 = np.zeros(p)
+    bal = np.zeros(p)
+    ph = np.zeros(p)
+    for a in range(p):
+        phi = qvec(V[:, a], n)
+        sup = np.abs(phi) > rel_support * np.abs(phi).max()
+        s73[a] = abs(n * np.sum(np.abs(phi[sup]) * np.abs(kap[sup]) ** 2) * Sxx[a] - s[a]) / s[a]
+        bal[a] = np.max(np.abs(np.abs(Om[a, sup]) - np.abs(kap[sup]))) / np.abs(kap).max()
+        big = sup & (np.abs(kap) > 1e-2 * np.abs(kap).max())
+        if big.any():
+            d = np.angle(kap[big]) + np.angle(Om[a, big]) + np.angle(phi[big])
+            ph[a] = np.max(np.abs(np.angle(np.exp(1j * d))))
+    return {"s73_rel": s73, "balance_rel": bal, "phase_err": ph}

@@ -1,0 +1,130 @@
+"""Unit tests of the Pinson et al. (2023) modules: nets, theory, data."""
+
+import numpy as np
+import pytest
+import torch
+
+import freqlearn as fl
+from freqlearn.data import pinson as D
+from freqlearn.nets import pinson as P
+from freqlearn.theory import pinson as th
+
+
+def test_cnn_gradients_match_autograd():
+    X, Y = D.pure_cosines(8, [(0, 0), (1, 2), (3, 1)], [1.0, 0.7, 0.4])
+    g = torch.Generator().manual_seed(0)
+    net = P.LinearCNN.random(2, 1, 8, 3, 0.3, g)
+    x = torch.as_tensor(X)[None, :2].expand(2, -1, -1, -1, -1).clone()
+    y = torch.as_tensor(Y)[None, :2].expand(2, -1, -1)
+    k, W = net.k.clone().requires_grad_(), net.W.clone().requires_grad_()
+    h = fl.fourier.fft_depthwise_conv2d(x, k[:, None]).reshape(2, 2, -1)
+    yh = torch.einsum("tpd,tbd->tbp", W, h)
+    (0.5 * ((y - yh) ** 2).sum(-1).mean(-1).sum()).backward()
+    dk, dW = net.grads(x, y - net.predict(x))
+    assert (dk + k.grad).abs().max() < 1e-12 and (dW + W.grad).abs().max() < 1e-12
+
+
+def test_cnn_prediction_equals_dbc_matrix():
+    n = 6
+    rng = np.random.default_rng(1)
+    k, x = rng.normal(size=(n, n)), rng.normal(size=(n, n))
+    W = rng.normal(size=(3, n * n))
+    net = P.LinearCNN(torch.as_tensor(k)[None, None], torch.as_tensor(W)[None])
+    yh = net.predict(torch.as_tensor(x)[None, None, None])[0, 0].numpy()
+    assert np.abs(yh - W @ fl.fourier.dbc(k) @ fl.fourier.vec(x)).max() < 1e-10
+
+
+def test_fcnn_span_form_gradients():
+    X, Y = D.pure_cosines(8, [(0, 0), (1, 2)], [1.0, 0.5])
+    svd = th.svd_yx(X, Y)
+    g = torch.Generator().manual_seed(0)
+    fc = P.LinearFCNN.random(2, 64, 2, svd["V"], 0.3, g)
+    W1 = (fc.M @ fc.B.T).clone().requires_grad_()
+    W2 = fc.W2.clone().requires_grad_()
+    x = torch.as_tensor(X)[None].expand(2, -1, -1, -1, -1)
+    y = torch.as_tensor(Y)[None].expand(2, -1, -1)
+    yh = torch.einsum("tph,thd,tbd->tbp", W2, W1, x.reshape(2, 2, -1))
+    (0.5 * ((y - yh) ** 2).sum(-1).mean(-1).sum()).backward()
+    (gg, c), dW2 = fc.grads(x, y - fc.predict(x))
+    dM = torch.einsum("tbh,tbr->thr", gg, c)
+    assert (dM + W1.grad @ fc.B).abs().max() < 1e-12 and (dW2 + W2.grad).abs().max() < 1e-12
+    M0 = fc.M.clone()
+    fc.apply((gg, c), dW2, 0.1)
+    assert (fc.M - M0 - 0.1 * dM).abs().max() < 1e-12
+
+
+def test_aligned_init_is_diagonal_and_matches_S160():
+    X, Y = D.pure_cosines()
+    svd = th.svd_yx(X, Y)
+    net = P.LinearCNN.aligned(3, 16, svd["U"], svd["V"], 1e-2, torch.Generator().manual_seed(2))
+    A = th.effective_A(net.predict(torch.as_tensor(X)[None]).numpy(), X, svd["U"], svd["V"])
+    diag = np.einsum("tii->ti", A)
+    assert np.abs(A - diag[:, :, None] * np.eye(4)).max() < 1e-12 * np.abs(diag).max()
+    d = th.d_alpha(svd["V"], 16)
+    kap = np.abs(np.fft.fft2(net.k[:, 0].numpy()) / 16) ** 2
+    j = [fl.fourier.freq_index(mu, nu, 16) for mu, nu in D.PURE_COSINES["pairs"]]
+    pred = 16 / d * kap.reshape(3, -1)[:, j] * svd["Sxx"]
+    assert np.allclose(diag, pred, rtol=1e-10)
+    assert np.allclose(d, [1, 2 ** -0.5, 2 ** -0.5, 2 ** -0.5], atol=1e-12)
+
+
+def test_sigmoid_limits_and_ode():
+    t = np.linspace(0, 50, 501)
+    a = th.sigmoid(t, 2.0, 0.5, 0.1, 4, 1e-3)
+    assert a[0] == pytest.approx(1e-3) and a[-1] == pytest.approx(2.0, rel=1e-6)
+    # satisfies da/dt = 2 n d λ a (s − a)
+    da = np.gradient(a, t)
+    assert np.abs(da - 2 * 4 * 0.5 * 0.1 * a * (2 - a)).max() < 2e-3
+    # sWTA with a single frequency reduces to the sigmoid (a = n Σ |φ| u with |φ| = d)
+    u, aa = th.swta_ode(t, [[1e-3 / (4 * 1.0 * 0.5)]], [0.5], [0], [2.0], [1.0], 0.1, 4)
+    assert np.abs(aa[0, 0] - a).max() < 1e-5
+
+
+def test_time_map_and_half_time():
+    assert th.time_of_updates(8000, 4) == 4000
+    assert th.time_of_updates(10, 2, "half_sum") == 10
+    t = np.linspace(0, 10, 1001)
+    h = th.half_time(t, np.tanh(t)[None], np.array([1.0]))[0]
+    assert h == pytest.approx(np.arctanh(0.5), abs=1e-4)
+
+
+def test_minimal_norm_of_aligned_converged_net():
+    """The aligned, balanced construction satisfies the balance (S.75) and S.77 exactly."""
+    X, Y = D.sums_of_cosines(n=16, classes=[[(1, 2, 1.0, 0.3), (3, 5, 0.5, -1.0)],
+                                            [(2, 1, 0.8, 0.4)]])
+    svd = th.svd_yx(X, Y)
+    net = P.LinearCNN.aligned(1, 16, svd["U"], svd["V"], 1.0, torch.Generator().manual_seed(0))
+    rep0 = th.minimal_norm_report(net.k[0, 0].numpy(), net.W[0].numpy(), svd["U"], svd["V"],
+                                  svd["s"], svd["Sxx"], 16)
+    assert rep0["balance_rel"].max() < 1e-10 and rep0["phase_err"].max() < 1e-10
+
+
+def test_datasets():
+    X, Y = D.shapes(32)
+    assert X.shape == (4, 1, 32, 32) and set(np.unique(X)) <= {0.0, 1.0}
+    X, _ = D.pure_cosines()
+    assert X.shape == (4, 1, 16, 16) and X[0].std() == 0
+    with pytest.raises(ValueError):
+        D.sums_of_cosines(n=8, classes=[[(1, 2, 1, 0)], [(7, 6, 1, 0)]])
+
+
+def test_deep_cnn_shapes():
+    g = torch.Generator().manual_seed(0)
+    for relu in (False, True):
+        net = P.DeepCNN(2, 3, 16, 10, relu=relu, generator=g)
+        assert net.forward(torch.zeros(5, 3, 16, 16)).shape == (2, 5, 10)
+
+
+def test_paper_cost_times_every_model():
+    from types import SimpleNamespace
+
+    from freqlearn.nets import pinson_experiments as pe
+
+    rng = np.random.default_rng(0)
+    ds = SimpleNamespace(x=rng.standard_normal((16, 3, 8, 8)).astype(np.float32),
+                         y=np.arange(16) % 10, classes=list(range(10)))
+    cost = pe.paper_cost(ds, short=1, long=3)
+    assert set(cost) == {"linear CNN (Fig. 5)", "linear FCNN (Fig. 5)",
+                         "deep linear CNN (Fig. 6)", "deep ReLU CNN (Fig. 6)"}
+    assert all(np.isfinite(v) and 0 <= v < 10 for v in cost.values())
+    assert cost["linear FCNN (Fig. 5)"] > 0
