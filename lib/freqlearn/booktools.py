@@ -83,13 +83,15 @@ def sync_ipynb(root: Path | None = None) -> list[Path]:
 
 
 def screenshots(outdir: str | Path, root: Path | None = None) -> list[Path]:
-    """Screenshot the built intro, toolkit and scoreboard pages with headless Chromium."""
+    """Screenshot the built intro, toolkit, scoreboard and two chapter pages (headless Chromium)."""
     root = root or _root()
     html = root / "_build" / "html"
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     pages = {"intro": "book/intro.html", "toolkit": "book/toolkit/fourier.html",
-             "spectra": "book/toolkit/spectra.html", "scoreboard": "book/scoreboard.html"}
+             "spectra": "book/toolkit/spectra.html", "scoreboard": "book/scoreboard.html",
+             "pinson-cosines": "book/pinson2023/cosines.html",
+             "ingrosso-localisation": "book/ingrosso-goldt2022/localisation.html"}
     shots = []
     for name, rel in pages.items():
         page = html / rel
