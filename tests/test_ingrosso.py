@@ -207,3 +207,17 @@ def test_gradient_flow_with_exact_cp_equals_dense_cumulant():
     a, _ = th.gradient_flow(X, w0, 3, cp={1: (gam, U)})
     b, _ = th.gradient_flow(X, w0, 3, cumulant=False)
     assert not torch.allclose(a, b)  # the CP term is used
+
+
+def test_fixed_bias_stays_and_plastic_bias_moves():
+    from freqlearn.nets.committee import Committee
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 5, 12, generator=g, dtype=torch.float64)
+    y = torch.tensor([1.0, -1.0, 1.0, 1.0, -1.0], dtype=torch.float64).expand(2, 5)
+    for plastic_b in (False, True):
+        net = Committee(2, 1, 12, generator=g, v0=1.0, b0=-1.0, act="cubic", plastic_b=plastic_b)
+        W0 = net.W.clone()
+        net.sgd_step(x, y, 0.1)
+        assert not torch.equal(net.W, W0)
+        assert torch.equal(net.b, torch.full((2, 1), -1.0, dtype=torch.float64)) != plastic_b

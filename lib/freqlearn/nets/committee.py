@@ -38,12 +38,13 @@ def ipr(W, axis=-1):
 class Committee:
     """Trial-batched committee: ``W`` (T, K, D), ``b`` (T, K), ``v`` (T, K)."""
 
-    def __init__(self, T, K, D, *, generator=None, plastic_v=False, v0=None, b0=0.0,
-                 act="erf", dtype=torch.float64):
+    def __init__(self, T, K, D, *, generator=None, plastic_v=False, plastic_b=True, v0=None,
+                 b0=0.0, act="erf", dtype=torch.float64):
         self.W = torch.randn((T, K, D), generator=generator, dtype=dtype) / math.sqrt(D)
         self.b = torch.full((T, K), float(b0), dtype=dtype)
         self.v = torch.full((T, K), 1.0 / K if v0 is None else float(v0), dtype=dtype)
         self.plastic_v = plastic_v
+        self.plastic_b = plastic_b  # False: the bias stays at b0 (the reduced model, Fig. 4)
         if act not in ("erf", "cubic"):
             raise ValueError("act must be 'erf' or 'cubic' (α₁h − α₃h³/3, Fig. S3)")
         self.act = act
@@ -83,7 +84,8 @@ class Committee:
         if weight_decay:
             gW = gW + weight_decay * self.W
         self.W.sub_(lr * gW)
-        self.b.sub_(lr * gh.mean(1))
+        if self.plastic_b:
+            self.b.sub_(lr * gh.mean(1))
         if self.plastic_v:
             self.v.sub_(lr * (e[..., None] * s).mean(1))
 

@@ -91,7 +91,8 @@ def online_nlgp_vs_gp(*, L, xis, g, K, lr, batch, steps, trials, n_test, generat
 
 
 def finite_data(*, L, xis, g, K, alpha, lr, batch, steps, trials, n_test, generator, dim=1,
-                gaussian=False, plastic_v=False, v0=None, b0=0.0, act="erf", n_record=30,
+                gaussian=False, plastic_v=False, plastic_b=True, v0=None, b0=0.0, act="erf",
+                n_record=30,
                 record_steps=None, keep_w=False, weight_decay=0.0):
     """Minibatch SGD on P = αD fixed samples per trial; returns the recorded arrays."""
     s = NLGP(L, xis, g, dim=dim, gaussian=gaussian)
@@ -104,8 +105,8 @@ def finite_data(*, L, xis, g, K, alpha, lr, batch, steps, trials, n_test, genera
         n = min(chunk, P - i)
         X[:, i:i + n], Y[:, i:i + n] = s.sample((trials, n), generator)
     test = s.sample((trials, n_test), generator)
-    net = Committee(trials, K, D, generator=generator, plastic_v=plastic_v, v0=v0, b0=b0,
-                    act=act)
+    net = Committee(trials, K, D, generator=generator, plastic_v=plastic_v, plastic_b=plastic_b,
+                    v0=v0, b0=b0, act=act)
     extra = {"W": lambda: net.W.clone()} if keep_w else {"W_last": lambda: net.W[:, :1].clone()}
     extra.update({"v": lambda: net.v.clone(), "b": lambda: net.b.clone()})
     with few_threads():
