@@ -232,3 +232,17 @@ def test_progress_bar_follows_env(monkeypatch, capsys):
     monkeypatch.setenv("FREQLEARN_PROGRESS", "0")
     train.run(lambda t: None, 5, desc="forcedon", progress=True)
     assert "forcedon" in capsys.readouterr().err
+
+
+def test_threads_limits_inside_and_restores_after():
+    import torch
+
+    from freqlearn import train
+
+    before = torch.get_num_threads()
+    with train.threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError), train.threads(1):
+        raise RuntimeError("restored even on error")
+    assert torch.get_num_threads() == before

@@ -21,6 +21,7 @@ Every experiment is a *step function* run for an explicit *budget* of updates::
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 from collections.abc import Callable, Iterable
@@ -29,7 +30,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["Recorder", "log_steps", "lin_steps", "run", "progress_enabled", "batched_normal"]
+__all__ = ["Recorder", "log_steps", "lin_steps", "run", "progress_enabled", "batched_normal",
+           "threads"]
 
 
 def progress_enabled() -> bool:
@@ -201,3 +203,26 @@ def run(step: Callable[[int], object], budget: int, *, recorder: Recorder | None
         if bar is not None:
             bar.close()
     return recorder
+
+
+@contextlib.contextmanager
+def threads(n: int = 1):
+    """Run torch and the BLAS of numpy/scipy on ``n`` threads inside the block (restored after).
+
+    The chapters' networks are small (a few thousand weights per trial): on a shared two-core
+    machine a second thread buys nothing and, when the other core is busy, stalls every
+    parallel region. Used by the training loops of Pinson et al. and Ingrosso & Goldt.
+    """
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        limits = contextlib.nullcontext()
+    else:
+        limits = threadpool_limits(n)
+    try:
+        with limits:
+            yield
+    finally:
+        torch.set_num_threads(old)

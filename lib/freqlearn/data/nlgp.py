@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 __all__ = ["Z2", "Z2_printed", "periodic_distance", "z_cov_row", "x_cov_row", "cov_matrix",
-           "circulant_spectrum", "NLGP", "ipr", "mvn_reference_sampler"]
+           "circulant_spectrum", "NLGP", "mvn_reference_sampler"]
 
 
 def Z2(g):
@@ -90,16 +90,6 @@ def circulant_spectrum(row: np.ndarray) -> np.ndarray:
     row = np.asarray(row, dtype=float)
     lam = np.fft.rfftn(row).real
     return np.clip(lam, 0.0, None)
-
-
-def ipr(W, axis=-1):
-    """Inverse participation ratio Σ w⁴ / (Σ w²)² (paper Eq. 2) along ``axis``."""
-    if isinstance(W, torch.Tensor):
-        w2 = W**2
-        return (w2**2).sum(axis) / w2.sum(axis) ** 2
-    W = np.asarray(W)
-    w2 = W**2
-    return (w2**2).sum(axis) / w2.sum(axis) ** 2
 
 
 @dataclass

@@ -230,12 +230,8 @@ def train_cnn(D, ks, X, Y, steps, *, lr, batch, channels=1, read_lr=0.1, generat
         loss.backward()
         opt.step()
 
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny convolutions: one thread (see ingrosso_experiments)
-    try:
+    with _train.threads(1):  # tiny convolutions: one thread
         _train.run(step, steps, state=net, desc=desc)
-    finally:
-        torch.set_num_threads(old)
     return net
 
 
@@ -253,7 +249,6 @@ def shape_correlation(a, b):
     B = np.zeros(n)
     A[(n - a.size) // 2:(n - a.size) // 2 + a.size] = a
     B[(n - b.size) // 2:(n - b.size) // 2 + b.size] = b
-    A /= np.linalg.norm(A)
-    B /= np.linalg.norm(B)
-    c = np.real(np.fft.ifft(np.fft.fft(A) * np.conj(np.fft.fft(B))))
-    return float(np.abs(c).max())
+    from ..theory.ingrosso import shift_overlap
+
+    return float(shift_overlap(A, B))

@@ -241,13 +241,9 @@ def train_twolayer(net, X, Y, *, lr, budget, mode="single", generator=None, loss
         net.apply(g1, g2, lr * fac)
 
     gens = [generator] if generator is not None else []
-    old = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with train.threads(threads):
         return train.run(step, budget, recorder=rec, state=net.state(), generators=gens,
                          desc=desc)
-    finally:
-        torch.set_num_threads(old)
 
 
 # ------------------------------------------------------------------ deep CNNs (SI K)

@@ -30,12 +30,13 @@ implicit loss/gradient Eqs. A.4–A.6 for large D, optimised with scipy's L-BFGS
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import numpy as np
 import torch
 from scipy.special import erf, ndtr, owens_t
+
+from .. import train as _train
 
 __all__ = ["bvn_cdf", "get_pmse", "erf_moments", "ALPHA1", "ALPHA3", "reduced_coeffs",
            "Tw3", "cumulant_w3", "gradient_flow", "cumulant_tensor", "cp_tensorly",
@@ -45,26 +46,7 @@ ALPHA1 = math.sqrt(2 / math.pi)
 ALPHA3 = 1 / math.sqrt(2 * math.pi)
 
 
-@contextlib.contextmanager
-def few_threads(n: int = 1):
-    """Run torch and the BLAS on ``n`` threads inside the block (restored after).
-
-    The tensors here are small (K·D ≲ 10⁴); on a shared two-core machine a second torch
-    thread buys nothing and, when the other core is busy, stalls every parallel region.
-    """
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        from threadpoolctl import threadpool_limits  # BLAS of numpy/scipy (tensorly, L-BFGS)
-    except ImportError:  # pragma: no cover
-        limits = contextlib.nullcontext()
-    else:
-        limits = threadpool_limits(n)
-    try:
-        with limits:
-            yield
-    finally:
-        torch.set_num_threads(old)
+few_threads = _train.threads  # one thread for these small tensors (see freqlearn.train.threads)
 
 
 # ---------------------------------------------------------------- Gaussian equivalence
