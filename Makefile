@@ -2,7 +2,13 @@
 #   make book   — set up .venv, execute every notebook at the preset (BOOK_PRESET, default
 #                 quick) and build the HTML book into _build/html; fails on any error/warning.
 #   make test   — set up .venv, run the unit tests and execute every notebook with nbval.
-# Both create .venv when it is missing and install what they need into it.
+# Both create .venv when it is missing and install what they need into it, at the versions
+# locked in constraints.txt (regenerate with `make lock`).
+# The verdict targets (README "Verdicts that hold"): `make baseline` records every claim's
+# value and its spread across the numerical variants below; `make portability` re-runs the
+# notebooks under each variant and fails if a verdict changes or a value leaves its band;
+# `make seeds` runs the book for BOOK_SEED = $(SEEDS) and records how many seeds agree;
+# `make record-paper NB=...` runs notebooks at the paper preset and records their claims.
 
 PYTHON     ?= python3
 VENV       := .venv
@@ -23,15 +29,19 @@ export MKL_NUM_THREADS := 1
 export FREQLEARN_PROGRESS := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: venv test unit book baseline ipynb check-html lint clean help
+.PHONY: venv test unit book baseline portability seeds record-paper lock variant-env ipynb \
+	check-html lint clean help
 
 help:
-	@echo "make book | test | unit | baseline | ipynb | check-html | lint | clean"
+	@echo "make book | test | unit | baseline | portability | seeds | record-paper NB=... |"
+	@echo "     lock | ipynb | check-html | lint | clean"
 
-$(STAMP): pyproject.toml
+LOCK       := constraints.txt
+
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q $(TORCH_ARGS) "$(TORCH)"
-	$(BIN)/python -m pip install -q -e ".[book,test]"
+	$(BIN)/python -m pip install -q -c $(LOCK) $(TORCH_ARGS) "$(TORCH)"
+	$(BIN)/python -m pip install -q -c $(LOCK) -e ".[book,test]"
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -39,7 +49,7 @@ venv: $(STAMP)
 # Unit tests + nbval execution of every notebook of _toc.yml (tests/test_book.py checks
 # that the notebooks collected are exactly those of the table of contents).
 test: $(STAMP)
-	@$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env \
+	@FREQLEARN_BASELINE=check $(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env \
 	    --durations=15 tests book; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite must not be empty"; exit 1; fi; \
 	exit $$rc
@@ -47,12 +57,81 @@ test: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) tests
 
-# Deliberately re-record the regression baseline of the quick preset's claims.
+# ------------------------------------------------------------------ verdicts that hold
+# The numerical variants: the same code under other CPU kernel choices (MKL's conditional
+# numerical reproducibility branch, ATen's CPU capability, OpenBLAS's core type). Chaotic
+# training amplifies their rounding differences; the drift band of each claim is measured
+# across them (freqlearn.claims, "Portable regression").
+VARIANTS        := default avx2 compat
+VARIANT_default :=
+VARIANT_avx2    := MKL_CBWR=AVX2 ATEN_CPU_CAPABILITY=avx2 OPENBLAS_CORETYPE=Haswell
+VARIANT_compat  := MKL_CBWR=COMPATIBLE
+SEEDS           ?= 11 22 33
+NB              ?=
+NBPATHS         := $(if $(NB),$(addprefix book/,$(addsuffix .md,$(NB))),book)
+# Execute the notebooks (all, or NB=...) with nbval; claims go to $$FREQLEARN_CLAIMS_DIR.
+RUN_NOTEBOOKS    = $(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval-lax \
+	--nbval-current-env -q -p no:cacheprovider $(NBPATHS)
+
+# Deliberately re-record the regression baseline of the quick preset: value and spread of
+# every claim across the variants (about 3 × the notebook time). Commit the result.
 baseline: $(STAMP)
-	rm -rf _build/claims
-	BOOK_PRESET=quick FREQLEARN_BASELINE=off $(BIN)/python -m pytest -n $(JOBS) --dist loadfile \
-	    --nbval-lax --nbval-current-env -q book
-	$(BIN)/python -c "from freqlearn.claims import main; raise SystemExit(main(['baseline']))"
+	@rm -rf _build/variants
+	@for v in $(VARIANTS); do \
+	  echo "== variant $$v: $$($(MAKE) -s --no-print-directory variant-env V=$$v)"; \
+	  env $$($(MAKE) -s --no-print-directory variant-env V=$$v) BOOK_PRESET=quick BOOK_SEED= \
+	    FREQLEARN_BASELINE=off FREQLEARN_CLAIMS_DIR=$(CURDIR)/_build/variants/$$v \
+	    $(RUN_NOTEBOOKS) || exit 1; \
+	done
+	$(BIN)/python -m freqlearn.claims baseline $(foreach v,$(VARIANTS),$(v)=_build/variants/$(v))
+
+variant-env:
+	@echo $(VARIANT_$(V))
+
+# Re-run the notebooks under every variant and check each against the baseline: fails if
+# any verdict differs or any value leaves its drift band (not part of `make test`).
+portability: $(STAMP)
+	@rm -rf _build/portability; fail=0; \
+	for v in $(VARIANTS); do \
+	  echo "== variant $$v: $$($(MAKE) -s --no-print-directory variant-env V=$$v)"; \
+	  env $$($(MAKE) -s --no-print-directory variant-env V=$$v) BOOK_PRESET=quick BOOK_SEED= \
+	    FREQLEARN_BASELINE=off FREQLEARN_CLAIMS_DIR=$(CURDIR)/_build/portability/$$v \
+	    $(RUN_NOTEBOOKS) || fail=1; \
+	  $(BIN)/python -m freqlearn.claims check _build/portability/$$v || fail=1; \
+	done; \
+	if [ $$fail -ne 0 ]; then echo "portability: FAILED (see above)"; exit 1; fi; \
+	echo "portability: every verdict and value held under $(VARIANTS)"
+
+# Run the book at the quick preset for the default seed and BOOK_SEED = $(SEEDS); record,
+# per claim, how many seeds agree (records/seeds/quick.json, shown on the scoreboard).
+# Fails when a verdict differs between seeds (the record is written all the same).
+seeds: $(STAMP)
+	@rm -rf _build/seeds
+	@for s in default $(SEEDS); do \
+	  echo "== seed $$s"; \
+	  if [ $$s = default ]; then seed=; else seed=$$s; fi; \
+	  BOOK_PRESET=quick BOOK_SEED=$$seed FREQLEARN_BASELINE=off \
+	    FREQLEARN_CLAIMS_DIR=$(CURDIR)/_build/seeds/$$s $(RUN_NOTEBOOKS) || true; \
+	done
+	$(BIN)/python -m freqlearn.claims seeds $(foreach s,default $(SEEDS),$(s)=_build/seeds/$(s))
+
+# Run notebooks at the paper preset (NB=pinson2023/cosines ... or all) and record their
+# claims with provenance (commit, date, machine, device, wall time) under records/paper/.
+record-paper: $(STAMP)
+	@rm -rf _build/paper-claims
+	BOOK_PRESET=paper FREQLEARN_BASELINE=off FREQLEARN_CLAIMS_DIR=$(CURDIR)/_build/paper-claims \
+	  $(RUN_NOTEBOOKS) || true
+	$(BIN)/python -m freqlearn.claims record _build/paper-claims
+
+# Regenerate the lock: resolve pyproject.toml's ranges in a fresh venv and freeze them.
+lock:
+	rm -rf _build/lockenv && $(PYTHON) -m venv _build/lockenv
+	_build/lockenv/bin/python -m pip install -q $(TORCH_ARGS) "$(TORCH)"
+	_build/lockenv/bin/python -m pip install -q -e ".[book,test]"
+	{ sed -n '/^#/p' $(LOCK); _build/lockenv/bin/python -m pip freeze --exclude-editable \
+	  | sed -E 's/^(torch==[^+]*)\+.*/\1/'; } > $(LOCK).new && mv $(LOCK).new $(LOCK)
+	rm -rf _build/lockenv
+	@git diff --stat -- $(LOCK) || true
 
 # MathJax 3 from the npm registry, served by the book itself (pages render offline).
 _build/_extra/_static/mathjax/tex-chtml.js:

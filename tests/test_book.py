@@ -64,6 +64,30 @@ def test_colab_twin_exists_and_is_in_sync(md: Path):
     assert all(not c.get("outputs") for c in b.cells if c.cell_type == "code")
 
 
+@pytest.mark.parametrize("md", NOTEBOOKS, ids=IDS)
+def test_install_cell_names_the_configured_repository(md: Path):
+    """Colab from one setting: each install cell installs from _config.yml's repository."""
+    assert booktools.install_url(md) == booktools.repository_url(ROOT), (
+        f"{md.name}: its install cell names another repository than _config.yml; run "
+        "`python -m freqlearn.booktools set-repo URL`")
+
+
+def test_set_repo_rewrites_config_cells_and_twins(tmp_path):
+    import shutil
+
+    for f in ("_config.yml", "_toc.yml"):
+        shutil.copy(ROOT / f, tmp_path / f)
+    shutil.copytree(ROOT / "book", tmp_path / "book", ignore=shutil.ignore_patterns("*.ipynb"))
+    url = "https://github.com/someone/their-book"
+    booktools.set_repo(url, root=tmp_path)
+    assert booktools.repository_url(tmp_path) == url
+    for md in booktools.notebooks(tmp_path):
+        assert booktools.install_url(md) == url
+        assert url in booktools.twin(md).read_text()
+    with pytest.raises(ValueError, match="url must look like"):
+        booktools.set_repo("http://example.org/x", root=tmp_path)
+
+
 def test_colab_button_is_configured():
     import yaml
 
@@ -76,5 +100,46 @@ def test_baseline_covers_every_notebook():
     base = json.loads((ROOT / "tests" / "baselines" / "quick.json").read_text())
     missing = [i for i in IDS if i not in base]
     assert not missing, f"no regression baseline for {missing}: run `make baseline`"
-    stale = [k for k in base if k not in IDS]
+    stale = [k for k in base if not k.startswith("_") and k not in IDS]
     assert not stale, f"baseline has notebooks that no longer exist: {stale}"
+
+
+def _lock() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            assert version, f"constraints.txt: {line!r} is not pinned with =="
+            pins[name.lower().replace("_", "-")] = version
+    return pins
+
+
+def test_lock_pins_the_books_own_requirements():
+    """The lock names every package the book asks for, and torch at the Makefile's pin."""
+    import tomllib
+
+    pins = _lock()
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = list(meta["dependencies"])
+    for extra in ("book", "test"):
+        wanted += meta["optional-dependencies"][extra]
+    names = {re.split(r"[<>=!~\[ ;]", w, maxsplit=1)[0].lower().replace("_", "-")
+             for w in wanted}
+    missing = sorted(n for n in names if n not in pins)
+    assert not missing, f"constraints.txt lacks {missing}: run `make lock`"
+    make_torch = re.search(r"^TORCH\s*\?=\s*torch==(\S+)", (ROOT / "Makefile").read_text(),
+                           re.M).group(1)
+    assert pins["torch"] == make_torch
+
+
+def test_environment_yml_matches_the_lock():
+    import yaml
+
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert "-c constraints.txt" in pip, "environment.yml must install with the lock"
+    for req in pip:
+        if "==" in req and not req.startswith("-"):
+            name, version = req.split("==")
+            assert _lock()[name.lower()] == version, f"environment.yml pins {req}, the lock differs"

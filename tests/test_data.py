@@ -102,8 +102,10 @@ def test_standin_bad_args():
         fl.data.standin(4, n_classes=11)
     with pytest.raises(ValueError, match="split must be 'train' or 'test'"):
         fl.data.standin(4, split="val")
-    with pytest.raises(ValueError, match="n ≥ 1"):
-        fl.data.standin(0)
+    with pytest.raises(ValueError, match="n must be an integer ≥ 0"):
+        fl.data.standin(-1)
+    empty = fl.data.standin(0, size=8, channels=1)  # zero samples: an empty, shaped set
+    assert empty.x.shape == (0, 1, 8, 8) and empty.y.shape == (0,) and len(empty) == 0
     with pytest.raises(ValueError, match="too large"):
         fl.data.standin(4, size=16, context=20)
 

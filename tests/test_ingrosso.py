@@ -221,3 +221,48 @@ def test_fixed_bias_stays_and_plastic_bias_moves():
         net.sgd_step(x, y, 0.1)
         assert not torch.equal(net.W, W0)
         assert torch.equal(net.b, torch.full((2, 1), -1.0, dtype=torch.float64)) != plastic_b
+
+
+def test_tiling_nulls_tell_a_lattice_from_random_centres():
+    D, n = 64, 40
+    lattice = np.arange(n) * D / n + 0.3
+    assert th.gap_cv(lattice, D) < 1e-12
+    assert np.isclose(th.circular_gaps(lattice, D).sum(), D)
+    cv0, gap0 = th.uniform_centres_null(n, D, np.random.default_rng(1), draws=3000)
+    assert cv0.shape == gap0.shape == (3000,)
+    assert 0.85 < cv0.mean() < 1.05  # exponential-like gaps: CV close to 1
+    assert np.all(gap0 > 1 / n - 1e-12)  # the largest gap is at least the mean gap
+    with pytest.raises(ValueError, match="n must be"):
+        th.uniform_centres_null(1, D, np.random.default_rng(0))
+
+
+def test_random_bumps_have_the_requested_width_and_null_is_below_identical_shape():
+    rng = np.random.default_rng(2)
+    env = np.abs(th.random_bumps(rng, 4000, 41, 4.0)).mean(0)  # mean |profile| ∝ the envelope
+    assert abs(th.half_width(env) - 4.0) <= 1.0
+    ref = np.exp(-0.5 * (np.arange(41) - 20) ** 2 / 9.0)
+    null = th.bump_overlap_null(ref, [21, 31], 3.5, rng, draws=50)
+    assert null.shape == (50,) and np.all((null > 0) & (null <= 1 + 1e-12))
+    assert null.mean() < th.padded_shift_overlap(ref, ref[10:31]) - 0.1  # a same-shape profile wins
+    with pytest.raises(ValueError, match="hw"):
+        th.random_bumps(rng, 1, 10, 0.0)
+
+
+def test_cluster_separation_statistics():
+    d = np.full((6, 6), 0.9)
+    d[:3, :3] = d[3:, 3:] = 0.1
+    np.fill_diagonal(d, 0.0)
+    lab = np.array([0, 0, 0, 1, 1, 1])
+    assert th.silhouette(d, lab) == pytest.approx(1 - 0.1 / 0.9)
+    assert th.silhouette(d, np.array([0, 1, 0, 1, 0, 1])) < 0
+    assert th.cluster_ipr_ratio([1, 1, 1, 3, 3, 3], lab) == pytest.approx(3.0)
+    assert th.cluster_ipr_ratio([1, 2], [0, 0]) == 1.0
+
+
+def test_width_match_and_its_permutation_null():
+    cp = np.array([2.0, 2.5, 3.5, 5.5])
+    assert th.width_match(cp, cp) == 0.0
+    null = th.width_match_null(cp, cp)
+    assert null.shape == (23,) and np.all(null > 0)  # every mismatched assignment differs
+    flat = np.full(4, 2.0)
+    assert th.width_match(flat, cp) > 0.3

@@ -141,7 +141,7 @@ def test_resume_after_an_exception_matches_uninterrupted(tmp_path):
     with pytest.raises(RuntimeError, match="interrupted at 37"):
         first.run(100, ckpt)
     assert ckpt.exists() and not (tmp_path / "runs" / "exp.pt.tmp").exists()
-    assert torch.load(ckpt, weights_only=False)["t"] == 30  # saved every budget//10 updates
+    assert torch.load(ckpt, weights_only=True)["t"] == 30  # saved every budget//10 updates
     # a fresh process: new objects, different global RNG state
     torch.manual_seed(999)
     np.random.seed(999)
@@ -151,26 +151,28 @@ def test_resume_after_an_exception_matches_uninterrupted(tmp_path):
     assert not torch.equal(first.W, ref.W)  # the interrupted run really stopped early
 
 
-def test_extending_the_budget_matches_uninterrupted(tmp_path):
+def test_rerunning_a_finished_run_does_no_more_steps(tmp_path):
     ref = reference()
     ckpt = tmp_path / "exp.pt"
     torch.manual_seed(0)
     np.random.seed(0)
-    short = Experiment()
-    short.run(50, ckpt)
-    np.testing.assert_array_equal(short.rec.t, np.arange(0, 51, 10))
-    torch.manual_seed(5)
-    np.random.seed(5)
-    long = Experiment()
-    long.run(100, ckpt)
-    assert_same(long, ref)
-    # re-running a finished run loads it and does no more steps
+    Experiment().run(100, ckpt)
     calls = []
     done = Experiment()
     train.run(lambda t: calls.append(t), 100, recorder=done.rec, state={"W": done.W},
               generators=[done.g], checkpoint=ckpt, progress=False)
     assert calls == []
     assert_same(done, ref)
+
+
+def test_extending_the_budget_is_another_run(tmp_path):
+    """A budget of 50 extended to 100 is refused (issue 14: the budget is fingerprinted)."""
+    ckpt = tmp_path / "exp.pt"
+    Experiment().run(50, ckpt)
+    long = Experiment()
+    with pytest.raises(train.CheckpointMismatch, match="budget: saved 50, now 100"):
+        long.run(100, ckpt)
+    assert torch.equal(long.W, torch.zeros(4, 3, dtype=torch.float64))
 
 
 def test_resume_with_module_and_optimizer(tmp_path):
@@ -196,8 +198,16 @@ def test_resume_with_module_and_optimizer(tmp_path):
               progress=False)
     ckpt = tmp_path / "lin.pt"
     net1, opt1, g1, step1, rec1 = make()
-    train.run(step1, 20, recorder=rec1, state={"net": net1, "opt": opt1}, generators=[g1],
-              checkpoint=ckpt, progress=False)
+
+    def killed(t):
+        if t == 25:
+            raise KeyboardInterrupt
+        step1(t)
+
+    with pytest.raises(KeyboardInterrupt):
+        train.run(killed, 40, recorder=rec1, state={"net": net1, "opt": opt1}, generators=[g1],
+                  checkpoint=ckpt, checkpoint_every=10, progress=False)
+    assert torch.load(ckpt, weights_only=True)["t"] == 20
     net2, opt2, g2, step2, rec2 = make()
     train.run(step2, 40, recorder=rec2, state={"net": net2, "opt": opt2}, generators=[g2],
               checkpoint=ckpt, progress=False)
@@ -211,7 +221,7 @@ def test_checkpoint_missing_state_key_raises(tmp_path):
     a = torch.zeros(2)
     train.run(lambda t: a.add_(1), 3, state={"a": a}, checkpoint=ckpt, progress=False)
     b = torch.zeros(2)
-    with pytest.raises(ValueError, match="no state 'b'"):
+    with pytest.raises(train.CheckpointMismatch, match=r"state\['b'\]: saved \(absent\)"):
         train.run(lambda t: b.add_(1), 6, state={"b": b}, checkpoint=ckpt, progress=False)
 
 
@@ -245,4 +255,104 @@ def test_threads_limits_inside_and_restores_after():
     assert torch.get_num_threads() == before
     with pytest.raises(RuntimeError), train.threads(1):
         raise RuntimeError("restored even on error")
+    assert torch.get_num_threads() == before
+
+
+# ------------------------------------------------------------------ input checks (issue 14.5)
+@pytest.mark.parametrize("budget,exc", [(2.9, TypeError), (2.5, TypeError), (True, TypeError),
+                                        ("3", TypeError), (-1, ValueError)])
+def test_run_budget_must_be_a_non_negative_int(budget, exc):
+    """probe 3.23 (3.10c): budget=2.9 was silently truncated to 2."""
+    calls = []
+    with pytest.raises(exc, match="budget must be an integer"):
+        train.run(calls.append, budget, progress=False)
+    assert calls == []
+    train.run(calls.append, np.int64(3), progress=False)
+    assert calls == [0, 1, 2]
+
+
+@pytest.mark.parametrize("every,exc", [(0, ValueError), (-3, ValueError), (2.0, TypeError)])
+def test_checkpoint_every_must_be_a_positive_int(tmp_path, every, exc):
+    """probe 3.21 (3.10) and 3.22 (3.10b): 0 gave ZeroDivisionError after step 0 ran, −3
+    acted as 3."""
+    calls = []
+    with pytest.raises(exc, match="checkpoint_every must be an integer"):
+        train.run(calls.append, 5, checkpoint=tmp_path / "c.pt", checkpoint_every=every,
+                  progress=False)
+    assert calls == [] and not (tmp_path / "c.pt").exists()
+
+
+def test_state_must_hold_tensors_modules_or_optimizers(tmp_path):
+    """probe 3.25 (3.10e): a Python float in the state failed at the first save."""
+    calls = []
+    with pytest.raises(TypeError, match=r"state\['lr'\] must be a tensor.*got float"):
+        train.run(calls.append, 5, state={"W": torch.zeros(2), "lr": 0.1},
+                  checkpoint=tmp_path / "c.pt", progress=False)
+    assert calls == []
+
+
+def test_run_checks_its_other_arguments():
+    with pytest.raises(TypeError, match="step must be callable"):
+        train.run(3, 5)
+    with pytest.raises(TypeError, match="recorder must be"):
+        train.run(lambda t: None, 5, recorder={"a": 1})
+    with pytest.raises(TypeError, match="generators must be torch.Generator"):
+        train.run(lambda t: None, 5, generators=[np.random.default_rng(0)])
+    with pytest.raises(TypeError, match="checkpoint must be a path"):
+        train.run(lambda t: None, 5, checkpoint=True)
+    with pytest.raises(TypeError, match="fingerprint"):
+        train.run(lambda t: None, 5, fingerprint={"x": object()})
+
+
+@pytest.mark.parametrize("steps,exc,match", [
+    ([0, 2.5], TypeError, "non-negative integers; got float 2.5"),
+    ([0, True], TypeError, "non-negative integers; got bool"),
+    (np.array([0.0, 10.0]), TypeError, "got float64"),
+    ([-1, 2], ValueError, "non-negative integers; got -1"),
+    ([], ValueError, "no steps"),
+    (5, TypeError, "iterable"),
+])
+def test_recorder_steps_are_integers(steps, exc, match):
+    """Recorder steps were passed through int(), truncating 2.5 to 2."""
+    with pytest.raises(exc, match=match):
+        train.Recorder({"a": lambda: 0}, steps)
+
+
+def test_recorder_metrics_are_named_callables():
+    with pytest.raises(TypeError, match="names"):
+        train.Recorder({"a": 3}, [0])
+    with pytest.raises(TypeError, match="metrics must be a dict"):
+        train.Recorder([lambda: 0], [0])
+
+
+@pytest.mark.parametrize("fn", [train.log_steps, train.lin_steps])
+@pytest.mark.parametrize("args,exc,match", [((100.5, 10), TypeError, "budget must be an integer"),
+                                            ((100, 10.0), TypeError, "n must be an integer"),
+                                            ((True, 10), TypeError, "budget"),
+                                            ((100, 1), ValueError, "n ≥ 2")])
+def test_step_schedules_check_types(fn, args, exc, match):
+    with pytest.raises(exc, match=match):
+        fn(*args)
+
+
+def test_batched_normal_checks_its_arguments():
+    g = torch.Generator().manual_seed(0)
+    with pytest.raises(TypeError, match="n_trials must be an integer; got float"):
+        train.batched_normal(2.5, (3,), 1.0, generator=g)
+    with pytest.raises(ValueError, match="n_trials must be an integer ≥ 1; got 0"):
+        train.batched_normal(0, (3,), 1.0, generator=g)
+    with pytest.raises(ValueError, match="std must be a finite real ≥ 0"):
+        train.batched_normal(2, (3,), float("nan"), generator=g)
+    with pytest.raises(TypeError, match="shape entry must be an integer"):
+        train.batched_normal(2, (3.0,), 1.0, generator=g)
+    with pytest.raises(TypeError, match="generator must be a torch.Generator"):
+        train.batched_normal(2, (3,), 1.0, generator=np.random.default_rng(0))
+    assert train.batched_normal(np.int64(2), 3, 1.0, generator=g).shape == (2, 3)
+
+
+@pytest.mark.parametrize("n,exc", [(0, ValueError), (1.5, TypeError), (True, TypeError)])
+def test_threads_checks_n(n, exc):
+    before = torch.get_num_threads()
+    with pytest.raises(exc, match="n must be an integer"), train.threads(n):
+        pass
     assert torch.get_num_threads() == before

@@ -4,11 +4,18 @@ The directive ``{scoreboard}`` leaves a placeholder; when the page is written �
 every notebook has been executed and has written its claims JSON to
 ``_build/claims/<notebook>.json`` — the placeholder becomes
 
-1. a summary line (how many claims PASS / DIFFER / FAIL, at which preset);
-2. the coverage of the catalog: every catalog ID with its number of checks and verdicts;
-3. the table of every claim of every notebook;
-4. the wall-clock benchmarks notebooks recorded under ``_build/benchmarks`` (not claims:
+1. a summary line (claims by verdict and by status, the preset);
+2. the coverage of the catalog: every catalog ID with its checks, quick and paper verdicts;
+3. three tables (built by :func:`freqlearn.claims.scoreboard_rows`): claims reproduced on
+   the paper's data at the paper's scale (from ``records/paper``), claims tested on a
+   stand-in, synthetic data or at reduced scale, and identity checks. Each row shows the
+   data, the measured value (± se), the expectation, the null, the quick verdict with the
+   seed agreement of ``records/seeds/quick.json`` and the paper verdict;
+4. the notes of values that drifted from the regression baseline (``FREQLEARN_BASELINE=warn``);
+5. the wall-clock benchmarks notebooks recorded under ``_build/benchmarks`` (not claims:
    they vary from run to run).
+
+Missing records (no seeds run, no paper run) are shown as such, never as a warning.
 
 A notebook of the table of contents with no claims JSON is a warning (and so fails the
 ``-W`` build): its claims were lost, e.g. by deleting ``_build/claims`` but not the
@@ -18,6 +25,7 @@ every build, so it never shows stale claims of a cached page.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -58,8 +66,8 @@ def _table(header, rows, widths=None):
     for r in rows:
         row = nodes.row()
         for c in r:
-            cls = [f"verdict-{c.split(':')[0].lower()}"] if str(c).split(":")[0] in (
-                "PASS", "DIFFERS", "FAIL") else []
+            first = (str(c).replace(":", " ").split() or [""])[0]
+            cls = [f"verdict-{first.lower()}"] if first in ("PASS", "DIFFERS", "FAIL") else []
             row += nodes.entry("", nodes.paragraph(text=str(c)), classes=cls)
         tbody += row
     return table
@@ -83,16 +91,26 @@ def _notebooks(app) -> list[str]:
     return out
 
 
+def _claims_dir(app) -> Path:
+    """``FREQLEARN_CLAIMS_DIR`` when set (as the notebooks saw it), else ``_build/claims``."""
+    env = os.environ.get("FREQLEARN_CLAIMS_DIR", "").strip()
+    return Path(env).expanduser() if env else Path(app.outdir).parent / "claims"
+
+
 def _resolve(app, doctree, docname):
+    from freqlearn import claims as fc
+
     for node in doctree.findall(scoreboard_placeholder):
+        root = Path(app.srcdir)
         outdir = Path(app.outdir).parent  # _build
-        cdir = outdir / "claims"
-        rows = []
-        for p in sorted(cdir.rglob("*.json")) if cdir.exists() else []:
-            rows.extend(json.loads(p.read_text()))
+        cdir = _claims_dir(app)
+        rows = fc.load_all(cdir)
         have = {r["notebook"] for r in rows}
+        sha = {}
         for doc in _notebooks(app):
             nb = doc[len("book/"):] if doc.startswith("book/") else doc
+            src = Path(app.env.doc2path(doc))
+            sha[nb] = hashlib.sha256(src.read_bytes()).hexdigest()
             if nb not in have:
                 logger.warning(f"scoreboard: notebook {doc} wrote no claims to {cdir}; "
                                "run `make clean book` to re-execute it", location=docname)
@@ -102,30 +120,36 @@ def _resolve(app, doctree, docname):
             logger.warning(f"scoreboard: claims of {other} are from another preset than "
                            f"{want!r}; run `make clean book`", location=docname)
         catalog = json.loads((HERE / "catalog.json").read_text())
-        counts = {v: sum(r["verdict"] == v for r in rows) for v in ("PASS", "DIFFERS", "FAIL")}
-        presets = sorted({r["preset"] for r in rows}) or ["(none)"]
-        new = [nodes.paragraph(text=(
-            f"{len(rows)} claims from {len(have)} notebooks at preset "
-            f"{', '.join(presets)}: {counts['PASS']} PASS, {counts['DIFFERS']} DIFFERS "
-            f"(declared known discrepancies), {counts['FAIL']} FAIL."))]
-        cov = []
-        for cid, title in catalog.items():
-            mine = [r for r in rows if r["id"] == cid]
-            if mine:
-                vs = {v: sum(r["verdict"] == v for r in mine) for v in ("PASS", "DIFFERS", "FAIL")}
-                status = ", ".join(f"{n} {v}" for v, n in vs.items() if n)
-            else:
-                status = "not yet reproduced"
-            cov.append([cid, title, str(len(mine)), status])
-        sec = nodes.rubric(text="Coverage of the catalog")
-        new += [sec, _table(["ID", "result", "checks", "verdicts"], cov, [6, 50, 6, 20])]
-        new += [nodes.rubric(text="Every claim")]
-        new.append(_table(
-            ["ID", "claim", "measured", "expected", "tolerance", "verdict", "preset", "notebook"],
-            [[r["id"], r["claim"], _fmt(r["measured"]), _fmt(r["expected"]), r["tolerance"],
-              r["verdict"] + (f": {r['reason']}" if r.get("reason") else ""), r["preset"],
-              r["notebook"]] for r in rows],
-            [4, 30, 8, 8, 10, 20, 5, 12]))
+        sb = fc.scoreboard_rows(
+            rows, seeds=fc.load_seeds_record(root / "records" / "seeds" / "quick.json"),
+            paper=fc.load_paper_records(root / "records" / "paper"), catalog=catalog, sha=sha)
+        new = [nodes.paragraph(text=sb["summary"])]
+        new += [nodes.rubric(text="Coverage of the catalog"),
+                _table(["ID", "result", "checks", "quick verdicts", "paper verdicts",
+                        "status"], sb["coverage"], [5, 40, 5, 14, 14, 18])]
+        head = ["ID", "claim", "data", "measured", "expected / tolerance", "null",
+                "quick verdict (seeds agreeing)", "paper verdict", "notebook"]
+        widths = [4, 26, 7, 9, 12, 12, 14, 14, 10]
+        for key, title, empty in (
+                ("reproduced", "Reproduced on the paper's data at the paper's scale",
+                 "None yet: no claim on the paper's data has a recorded paper-preset run."),
+                ("tested", "Tested on a stand-in, synthetic data or at reduced scale", "None."),
+                ("identity", "Identity checks (true by construction: they test the code, "
+                 "not the paper)", "None.")):
+            new.append(nodes.rubric(text=title))
+            new.append(_table(head, sb[key], widths) if sb[key]
+                       else nodes.paragraph(text=empty))
+        new.append(nodes.paragraph(text=(
+            "Marks: a number after the quick verdict is how many seeds of the seeds record "
+            "agree with it (records/seeds/quick.json); ‡ the notebook changed since that "
+            "record; † the notebook changed since its recorded paper-preset run; § the value "
+            "left its drift band of the regression baseline (see below).")))
+        if sb["drift"]:
+            new.append(nodes.rubric(text="Drift from the regression baseline (§)"))
+            lst = nodes.bullet_list()
+            for t in sb["drift"]:
+                lst += nodes.list_item("", nodes.paragraph(text=t))
+            new.append(lst)
         bdir = outdir / "benchmarks"
         bench = []
         for p in sorted(bdir.rglob("*.json")) if bdir.exists() else []:

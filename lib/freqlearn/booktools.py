@@ -4,16 +4,26 @@
                                                 every notebook, which the Colab buttons open.
 ``python -m freqlearn.booktools screenshots D`` headless-Chromium screenshots of the intro,
                                                 the toolkit and the scoreboard pages into D.
+``python -m freqlearn.booktools set-repo URL``  point the book at its repository: writes URL
+                                                into ``_config.yml`` (``repository.url``),
+                                                every notebook's Colab install cell and the
+                                                ``.ipynb`` twins.
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["toc_files", "is_notebook", "notebooks", "twin", "sync_ipynb", "screenshots"]
+__all__ = ["toc_files", "is_notebook", "notebooks", "twin", "sync_ipynb", "screenshots",
+           "repository_url", "install_url", "set_repo"]
+
+#: a GitHub repository URL, as ``_config.yml`` and the Colab install cells name it
+REPO_URL = re.compile(r"https://github\.com/[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.-]+")
+_INSTALL = re.compile(r'("freqlearn @ git\+)(https://github\.com/[^"@]+)(")')
 
 
 def _root() -> Path:
@@ -82,6 +92,47 @@ def sync_ipynb(root: Path | None = None) -> list[Path]:
     return written
 
 
+def repository_url(root: Path | None = None) -> str:
+    """The repository that ``_config.yml`` names (``repository.url``): the one setting."""
+    import yaml
+
+    root = root or _root()
+    return yaml.safe_load((root / "_config.yml").read_text())["repository"]["url"]
+
+
+def install_url(md: Path) -> str | None:
+    """The repository a notebook's first code cell installs ``freqlearn`` from on Colab."""
+    import jupytext
+
+    code = [c for c in jupytext.read(md).cells if c.cell_type == "code"]
+    m = _INSTALL.search(code[0].source) if code else None
+    return m.group(2) if m else None
+
+
+def set_repo(url: str, root: Path | None = None) -> list[Path]:
+    """Point the book at ``url``: ``_config.yml``, every install cell, the ``.ipynb`` twins."""
+    if not REPO_URL.fullmatch(url):
+        raise ValueError(f"url must look like https://github.com/OWNER/NAME; got {url!r}")
+    root = root or _root()
+    cfg = root / "_config.yml"
+    text, n = re.subn(r"(?m)^(\s*url:\s*)\S+", lambda m: m.group(1) + url,
+                      cfg.read_text(), count=1)
+    if n != 1:
+        raise RuntimeError(f"{cfg} has no repository url: line to rewrite")
+    cfg.write_text(text)
+    changed = [cfg]
+    for md in notebooks(root):
+        src = md.read_text(encoding="utf-8")
+        new, k = _INSTALL.subn(lambda m: m.group(1) + url + m.group(3), src, count=1)
+        if k != 1:
+            raise RuntimeError(f"{md}: no Colab install cell naming the repository")
+        if new != src:
+            md.write_text(new, encoding="utf-8")
+            changed.append(md)
+    sync_ipynb(root)
+    return changed
+
+
 def screenshots(outdir: str | Path, root: Path | None = None) -> list[Path]:
     """Screenshot the built intro, toolkit, scoreboard and two chapter pages (headless Chromium)."""
     root = root or _root()
@@ -120,7 +171,12 @@ def main(argv=None) -> int:
     if argv[:1] == ["screenshots"] and len(argv) == 2:
         screenshots(argv[1])
         return 0
-    print("usage: python -m freqlearn.booktools sync-ipynb | screenshots DIR", file=sys.stderr)
+    if argv[:1] == ["set-repo"] and len(argv) == 2:
+        for p in set_repo(argv[1]):
+            print(f"wrote {p}")
+        return 0
+    print("usage: python -m freqlearn.booktools sync-ipynb | screenshots DIR | set-repo URL",
+          file=sys.stderr)
     return 2
 
 

@@ -4,8 +4,11 @@
 
     preset, claims = fl.notebook.start("pinson2023/cosines")
 
-It seeds everything for the preset, applies the figure style, prints the preset line and
-returns the notebook's :class:`~freqlearn.claims.Claims`.
+It seeds everything for the preset, applies the figure style, prints the preset line,
+names the notebook's checkpoint context (:func:`freqlearn.train.set_context`: with the
+``paper`` preset long runs checkpoint under one folder per preset, seed and notebook, and
+re-running the notebook resumes them) and returns the notebook's
+:class:`~freqlearn.claims.Claims`.
 
 ``glue`` and ``figure`` wrap myst-nb's ``glue`` so numbers and figures in the prose are
 computed, never typed; where myst-nb is absent (Colab) they just display the value.
@@ -21,17 +24,27 @@ In the Markdown, a glued figure with its computed caption reads::
 from __future__ import annotations
 
 from . import claims as _claims
-from . import plots, presets
+from . import plots, presets, train
 
 __all__ = ["start", "glue", "figure"]
 
 
 def start(notebook: str):
-    """Seed, style, print the preset; return ``(preset, Claims(notebook))``."""
+    """Seed, style, print the preset, set the checkpoint context; return
+    ``(preset, Claims(notebook))``.
+
+    When checkpointing is on (``paper`` preset or ``FREQLEARN_CHECKPOINT=always``) it also
+    prints the folder the notebook's checkpoints go to.
+    """
     p = presets.current()
+    train.set_context(notebook, p.name, p.seed)
     presets.seed_everything(p.seed)
     plots.style()
     print(presets.describe())
+    if train.checkpointing():
+        folder = train.checkpoint_path("x").parent
+        print(f"checkpoints: {folder} (re-running resumes; delete the folder to start over, "
+              "FREQLEARN_CHECKPOINT=off to disable)")
     return p, _claims.Claims(notebook, preset=p.name)
 
 

@@ -46,7 +46,8 @@ def theory(ax, t, y, *, label=None, color="k", **kw):
 def caption(text: str, *, data: str, trials: int | None = None, extra: str = "") -> str:
     """A figure caption that names the data, the preset and the number of trials."""
     p = presets.current()
-    parts = [text.rstrip(". ") + ".", f"Data: {data}.", f"Preset {p.name} (seed {p.seed})"]
+    parts = [text.rstrip(". ") + ".", f"Data: {data}.", f"Preset {p.name} (seed {p.seed}"
+             + (")" if p.default_seed else ", BOOK_SEED)")]
     if trials is not None:
         parts[-1] += f", {trials} trial{'s' if trials != 1 else ''}"
         if trials > 1:

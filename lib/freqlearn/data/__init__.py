@@ -6,12 +6,22 @@
 - :func:`load_natural` — CIFAR when it is there, else the stand-in, saying which.
 
 Chapters add their synthetic generators as modules of this package.
+
+Every public function checks its arguments first (the shared rules are in
+:mod:`freqlearn.data._checks`): a bad argument gives a ``TypeError`` or ``ValueError`` that
+names the parameter, what was expected and what was got. Sizes, counts, classes and seeds
+must be integers (NumPy integers are fine; floats and bools are refused, never truncated);
+NaN parameters are refused; a request for zero samples returns a correctly shaped empty
+result; arrays that would need more than ``_checks.MAX_BYTES`` (8 GiB) are refused up
+front. ``FREQLEARN_DATA`` names the data folder (``~`` is expanded; unset or empty means
+``~/.cache/freqlearn``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from . import _checks as _chk
 from . import cifar, natural
 from .cifar import CIFARCorrupt, CIFARError, CIFARNotFound, load_cifar
 from .natural import NaturalImages, standin
@@ -50,7 +60,25 @@ def load_natural(n_train: int | None, n_test: int | None, *, prefer: str = "cifa
     classes are used (CIFAR-4 of Pinson et al. is ``n_classes=4``: airplane, automobile,
     bird, cat). With ``allow_fallback=False`` a missing archive raises
     :class:`CIFARNotFound` naming the path and the fix. Prints which data is used.
+    ``n_train``/``n_test``: ``None`` (all of CIFAR; 1000/200 stand-in images) or an integer
+    ≥ 0. Arguments are checked before any data is read.
     """
+    choices = ("cifar10", "cifar100", "standin")
+    if not isinstance(prefer, str) or prefer not in choices:
+        raise ValueError(f"prefer must be one of {', '.join(map(repr, choices))}; "
+                         f"got {prefer!r}")
+    n_train = _chk.optional_integer(n_train, "n_train", minimum=0)
+    n_test = _chk.optional_integer(n_test, "n_test", minimum=0)
+    top = 100 if prefer == "cifar100" else len(natural.CLASSES)
+    n_classes = _chk.integer(n_classes, "n_classes", minimum=1, maximum=top)
+    channels = _chk.integer(channels, "channels")
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3; got {channels}")
+    size = _chk.integer(size, "size", minimum=2)
+    seed = _chk.integer(seed, "seed", minimum=0)
+    _chk.boolean(allow_fallback, "allow_fallback")
+    _chk.boolean(download, "download")
+    _chk.boolean(verbose, "verbose")
     reason = ""
     if prefer != "standin":
         if size != 32:
@@ -82,7 +110,7 @@ def _import_generators() -> None:
     import pkgutil
 
     for m in pkgutil.iter_modules(__path__):
-        if m.name not in ("cifar", "natural"):
+        if m.name not in ("cifar", "natural") and not m.name.startswith("_"):
             importlib.import_module(f"{__name__}.{m.name}")
 
 

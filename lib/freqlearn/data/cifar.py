@@ -1,6 +1,7 @@
 """CIFAR-10/100 from the official python archives (DESIGN.md §4; P6, P7, G, C, R).
 
-- The archive is looked for under ``FREQLEARN_DATA`` (default ``~/.cache/freqlearn``).
+- The archive is looked for under ``FREQLEARN_DATA`` (default ``~/.cache/freqlearn``; a
+  leading ``~`` is expanded and an empty value means the default).
 - It is downloaded only when it is missing, ``download=True`` was asked for and a network
   answers; the download goes to a ``.part`` file that is renamed only after its checksum
   matched, so an interrupted or corrupt download never leaves a half-written archive.
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from . import _checks as chk
 
 __all__ = ["ARCHIVES", "CIFAR", "CIFARError", "CIFARNotFound", "CIFARCorrupt", "data_dir",
            "load_cifar", "md5sum"]
@@ -66,11 +69,16 @@ class CIFARCorrupt(CIFARError):
 
 
 def data_dir() -> Path:
-    """``FREQLEARN_DATA`` or ``~/.cache/freqlearn``."""
-    return Path(os.environ.get("FREQLEARN_DATA", Path.home() / ".cache" / "freqlearn"))
+    """``FREQLEARN_DATA`` (``~`` expanded) or, when unset or empty, ``~/.cache/freqlearn``."""
+    env = os.environ.get("FREQLEARN_DATA", "")
+    if not env.strip():
+        return Path.home() / ".cache" / "freqlearn"
+    return Path(env).expanduser()
 
 
 def md5sum(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """MD5 hex digest of the file at ``path``, read in ``chunk``-byte pieces."""
+    chk.integer(chunk, "chunk", minimum=1)
     h = hashlib.md5()
     with open(path, "rb") as f:
         while b := f.read(chunk):
@@ -104,6 +112,12 @@ def _unpickle(raw: bytes) -> dict:
     obj = _RestrictedUnpickler(io.BytesIO(raw), encoding="latin1").load()
     if not isinstance(obj, dict):
         raise CIFARCorrupt(f"a CIFAR batch must unpickle to a dict; got {type(obj).__name__}")
+    for v in obj.values():
+        # the format stores its arrays' bytes in the pickle: an array larger than the pickle
+        # was conjured by calling numpy.ndarray(shape) (uninitialised memory)
+        if isinstance(v, np.ndarray) and v.nbytes > len(raw):
+            raise CIFARCorrupt(f"a CIFAR batch of {len(raw)} bytes holds an array of "
+                               f"{v.nbytes} bytes ({v.dtype}{v.shape}): not data it stored")
     return {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in obj.items()}
 
 
@@ -112,8 +126,8 @@ def _download(url: str, dest: Path, md5: str) -> None:
     import urllib.request
 
     part = dest.with_name(dest.name + ".part")
-    dest.parent.mkdir(parents=True, exist_ok=True)
     try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
         with urllib.request.urlopen(url, timeout=30) as r, open(part, "wb") as f:
             while b := r.read(1 << 20):
                 f.write(b)
@@ -152,7 +166,14 @@ def _read_batch(tar: tarfile.TarFile, member: str, spec: dict) -> tuple[np.ndarr
     if "data" not in d or spec["labels"] not in d:
         raise CIFARCorrupt(f"{member} lacks 'data' or '{spec['labels']}'")
     x = np.asarray(d["data"])
-    y = np.asarray(d[spec["labels"]], dtype=np.int64)
+    try:
+        y = np.asarray(d[spec["labels"]])
+    except (ValueError, TypeError) as e:  # ragged nested lists
+        raise CIFARCorrupt(f"{member}: labels are not a list of integers: {e}") from e
+    if y.ndim != 1 or not (np.issubdtype(y.dtype, np.integer) or y.size == 0):
+        raise CIFARCorrupt(f"{member}: labels must be a list of integers; got "
+                           f"{y.dtype}{y.shape} (floats are not truncated)")
+    y = y.astype(np.int64, copy=False)
     if x.dtype != np.uint8 or x.ndim != 2 or x.shape[1] != 3072 or len(y) != len(x):
         raise CIFARCorrupt(f"{member}: data {x.dtype}{x.shape} / {len(y)} labels do not fit "
                            "the format (N×3072 uint8, N labels)")
@@ -163,15 +184,26 @@ def load_cifar(name: str = "cifar10", *, root: str | os.PathLike | None = None,
                download: bool = False, md5: str | None = None) -> CIFAR:
     """Load CIFAR-10 (``"cifar10"``) or CIFAR-100 (``"cifar100"``) from the official archive.
 
-    ``md5`` overrides the known checksum (the tests use it for a tiny archive they write).
+    ``root`` (``~`` expanded) overrides :func:`data_dir`; ``md5`` (32 hex digits) overrides
+    the known checksum (the tests use it for a tiny archive they write).
     Raises :class:`CIFARNotFound` (with the path and the fix) or :class:`CIFARCorrupt`.
     """
-    if name not in ARCHIVES:
+    if not isinstance(name, str) or name not in ARCHIVES:
         raise ValueError(f"name must be one of {sorted(ARCHIVES)}; got {name!r}")
+    chk.boolean(download, "download")
+    if md5 is not None and not (isinstance(md5, str) and len(md5) == 32
+                                and all(ch in "0123456789abcdef" for ch in md5.lower())):
+        raise ValueError(f"md5 must be None or 32 hexadecimal digits; got {md5!r}")
+    if root is not None and not isinstance(root, (str, os.PathLike)):
+        raise TypeError(f"root must be None or a path; got {root!r} ({type(root).__name__})")
     spec = ARCHIVES[name]
-    md5 = md5 or spec["md5"]
-    root = Path(root) if root is not None else data_dir()
+    md5 = (md5 or spec["md5"]).lower()
+    root = Path(root).expanduser() if root is not None else data_dir()
     path = root / spec["file"]
+    if path.exists() and not path.is_file():
+        raise CIFARCorrupt(f"{path} is not a file (a directory?), so it cannot be the "
+                           f"{spec['title']} archive. Fix: remove or rename it, or set "
+                           f"FREQLEARN_DATA to the folder that holds '{spec['file']}'.")
     if not path.exists():
         if not download:
             raise CIFARNotFound(
@@ -192,9 +224,17 @@ def load_cifar(name: str = "cifar10", *, root: str | os.PathLike | None = None,
             meta = _unpickle(mf.read()) if mf is not None else {}
     except (tarfile.TarError, EOFError, OSError, pickle.UnpicklingError, KeyError) as e:
         raise CIFARCorrupt(f"{path} could not be read as a CIFAR archive: {e}") from e
-    names = tuple(str(s) for s in meta.get(spec["names"], []))
+    raw_names = meta.get(spec["names"], [])
+    if not isinstance(raw_names, (list, tuple)) or not all(
+            isinstance(s, (str, bytes)) for s in raw_names):
+        raise CIFARCorrupt(f"{path}: {spec['meta']} '{spec['names']}' must be a list of "
+                           f"class names; got {type(raw_names).__name__}")
+    names = tuple(str(s) for s in raw_names)
     train_x = np.concatenate([p[0] for p in parts])
     train_y = np.concatenate([p[1] for p in parts])
+    if len(train_y) == 0 or len(test_y) == 0:
+        raise CIFARCorrupt(f"{path}: holds {len(train_y)} training and {len(test_y)} test "
+                           f"images; both must be non-empty")
     n_cls = len(names) or int(train_y.max()) + 1
     if train_y.min() < 0 or train_y.max() >= n_cls or test_y.min() < 0 or test_y.max() >= n_cls:
         raise CIFARCorrupt(f"{path}: labels outside 0..{n_cls - 1}")

@@ -20,6 +20,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from . import _checks as chk
+
 __all__ = ["CLASSES", "ALL_PHOTOS", "photographs", "NaturalImages", "standin"]
 
 #: the photographs of the 10-class stand-in, in label order
@@ -48,6 +50,10 @@ def _load_photo(name: str) -> np.ndarray:
 @lru_cache(maxsize=8)
 def photographs(context: int = 128) -> tuple[np.ndarray, ...]:
     """The photographs of :data:`CLASSES`, RGB float in [0, 1], short side ``context``."""
+    chk.integer(context, "context", minimum=1)
+    # the widest photographs are 1.5:1; each is rescaled (float64 RGB) and kept
+    chk.fits(2.0 * len(CLASSES) * 1.5 * 3 * 8 * float(context) ** 2,
+             f"photographs scaled to context={context}")
     from skimage.transform import rescale
 
     out = []
@@ -82,17 +88,29 @@ def standin(n: int, *, size: int = 32, channels: int = 3, n_classes: int = 10,
 
     ``channels`` is 3 (RGB) or 1 (luminance, ITU-R 601 weights). Values are in [0, 1];
     chapters subtract means themselves where the paper does. ``context`` is the short side
-    the photographs are scaled to before cropping (default ``6·size``).
+    the photographs are scaled to before cropping (default ``6·size``; the test band is the
+    right quarter of each photograph, so it needs ``context ≥ 4·size``).
+
+    Sizes, counts and the seed are integers (floats are refused, not truncated); ``n = 0``
+    gives an empty set of the right shape.
     """
+    n = chk.integer(n, "n", minimum=0)
+    size = chk.integer(size, "size", minimum=2)
+    channels = chk.integer(channels, "channels")
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 or 3; got {channels}")
+    n_classes = chk.integer(n_classes, "n_classes")
     if not 1 <= n_classes <= len(CLASSES):
         raise ValueError(f"n_classes must be in 1..{len(CLASSES)}; got {n_classes}")
-    if split not in ("train", "test"):
+    if not isinstance(split, str) or split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test'; got {split!r}")
-    if n < 1 or size < 2:
-        raise ValueError(f"need n ≥ 1 and size ≥ 2; got n={n}, size={size}")
-    context = 6 * size if context is None else int(context)
+    seed = chk.integer(seed, "seed", minimum=0)
+    context = 6 * size if context is None else chk.integer(context, "context", minimum=1)
+    if context < size:
+        raise ValueError(f"context (the short side the photographs are scaled to) must be at "
+                         f"least size={size}; got context={context}")
+    chk.fits(4.0 * n * channels * size * size + 16.0 * n,
+             f"standin(n={n}, size={size}, channels={channels})")
     photos = photographs(context)
     rng = np.random.default_rng([seed, 0 if split == "train" else 1, size, n_classes])
     y = np.arange(n) % n_classes
@@ -104,7 +122,10 @@ def standin(n: int, *, size: int = 32, channels: int = 3, n_classes: int = 10,
         cut = int(0.75 * W)
         lo, hi = (0, cut - size) if split == "train" else (cut, W - size)
         if hi < lo or H < size:
-            raise ValueError(f"crop size {size} too large for photograph {CLASSES[c]!r}")
+            raise ValueError(
+                f"crop size {size} too large for photograph {CLASSES[c]!r} scaled to "
+                f"{H}×{W} (context={context}): its {split} band is {max(hi - lo + size, 0)} "
+                f"px wide; use a larger context (default 6·size) or a smaller size")
         idx = np.flatnonzero(y == c)
         r0 = rng.integers(0, H - size + 1, len(idx))
         c0 = rng.integers(lo, hi + 1, len(idx))

@@ -8,12 +8,16 @@
 - :func:`shapes` — Fig. 2: circle, octagon, square, star, filled, 64×64, values in {0, 1}.
 
 Every generator returns ``(X, Y)`` with ``X`` of shape ``(p, 1, n, n)`` float64 and ``Y`` the
-``p×p`` identity (one-hot labels; one image per class).
+``p×p`` identity (one-hot labels; one image per class). Arguments are checked first:
+sizes and frequencies are integers (floats are refused, not truncated), amplitudes and
+phases finite reals, and every class needs at least one frequency.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from . import _checks as chk
 
 __all__ = ["PURE_COSINES", "SUMS_DEFAULT", "cosine_image", "pure_cosines", "sums_of_cosines",
            "shapes", "SHAPES"]
@@ -34,7 +38,16 @@ SHAPES = ("circle", "octagon", "square", "star")
 
 
 def cosine_image(n: int, mu: int, nu: int, amplitude: float = 1.0, phase: float = 0.0):
-    """``amplitude · cos(2π μ l/n + 2π ν m/n + phase)`` on the n×n grid (l rows, m columns)."""
+    """``amplitude · cos(2π μ l/n + 2π ν m/n + phase)`` on the n×n grid (l rows, m columns).
+
+    ``n`` ≥ 1 and the frequencies ``mu``, ``nu`` are integers (any sign: they act modulo n).
+    """
+    n = chk.integer(n, "n", minimum=1)
+    chk.integer(mu, "mu")
+    chk.integer(nu, "nu")
+    chk.real(amplitude, "amplitude")
+    chk.real(phase, "phase")
+    chk.fits(8.0 * 3 * n * n, f"a {n}×{n} cosine image")
     l, m = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
     return amplitude * np.cos(2 * np.pi * (mu * l + nu * m) / n + phase)
 
@@ -43,17 +56,50 @@ def pure_cosines(n: int = 16, pairs=None, amplitudes=None):
     """Eq. 21: one pure cosine per class. Defaults are SI I.1."""
     pairs = PURE_COSINES["pairs"] if pairs is None else pairs
     amplitudes = PURE_COSINES["amplitudes"] if amplitudes is None else amplitudes
+    n = chk.integer(n, "n", minimum=1)
+    pairs = _sequence(pairs, "pairs")
+    amplitudes = _sequence(amplitudes, "amplitudes")
     if len(pairs) != len(amplitudes):
-        raise ValueError("need one amplitude per frequency pair")
+        raise ValueError(f"need one amplitude per frequency pair; got {len(pairs)} pairs and "
+                         f"{len(amplitudes)} amplitudes")
+    if not pairs:
+        raise ValueError("pairs must hold at least one (μ, ν) pair (one class each); got none")
+    for k, pair in enumerate(pairs):
+        pair = _sequence(pair, f"pairs[{k}]")
+        if len(pair) != 2:
+            raise ValueError(f"pairs[{k}] must be a (μ, ν) pair of integers; got {pair!r}")
+        chk.integer(pair[0], f"pairs[{k}][0] (μ)")
+        chk.integer(pair[1], f"pairs[{k}][1] (ν)")
+        chk.real(amplitudes[k], f"amplitudes[{k}]")
     X = np.stack([cosine_image(n, mu, nu, b) for (mu, nu), b in zip(pairs, amplitudes,
                                                                     strict=True)])
     return X[:, None], np.eye(len(pairs))
 
 
 def sums_of_cosines(classes=None, n: int | None = None):
-    """Eq. S.66: class c = Σ_{j∈σ(c)} b_j cos(2π(μl+νm)/n + δ_j). Defaults: SUMS_DEFAULT."""
+    """Eq. S.66: class c = Σ_{j∈σ(c)} b_j cos(2π(μl+νm)/n + δ_j). Defaults: SUMS_DEFAULT.
+
+    ``classes``: one list per class of ``(μ, ν, amplitude, phase)`` terms (μ, ν integers).
+    """
     classes = SUMS_DEFAULT["classes"] if classes is None else classes
-    n = SUMS_DEFAULT["n"] if n is None else int(n)
+    n = SUMS_DEFAULT["n"] if n is None else chk.integer(n, "n", minimum=1)
+    classes = _sequence(classes, "classes")
+    if not classes:
+        raise ValueError("classes must hold at least one class; got none")
+    for c, cl in enumerate(classes):
+        cl = _sequence(cl, f"classes[{c}]")
+        if not cl:
+            raise ValueError(f"classes[{c}] must hold at least one (μ, ν, amplitude, phase) "
+                             f"term; got none")
+        for j, term in enumerate(cl):
+            term = _sequence(term, f"classes[{c}][{j}]")
+            if len(term) != 4:
+                raise ValueError(f"classes[{c}][{j}] must be (μ, ν, amplitude, phase); "
+                                 f"got {term!r}")
+            chk.integer(term[0], f"classes[{c}][{j}] μ")
+            chk.integer(term[1], f"classes[{c}][{j}] ν")
+            chk.real(term[2], f"classes[{c}][{j}] amplitude")
+            chk.real(term[3], f"classes[{c}][{j}] phase")
     seen = set()
     for cl in classes:
         for mu, nu, _, _ in cl:
@@ -63,6 +109,17 @@ def sums_of_cosines(classes=None, n: int | None = None):
             seen.add((mu % n, nu % n))
     X = np.stack([sum(cosine_image(n, mu, nu, b, d) for mu, nu, b, d in cl) for cl in classes])
     return X[:, None], np.eye(len(classes))
+
+
+def _sequence(value, name: str) -> list:
+    """``value`` as a list; strings, numbers and ``None`` are refused."""
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{name} must be a sequence; got {value!r}")
+    try:
+        return list(value)
+    except TypeError:
+        raise TypeError(f"{name} must be a sequence; got {value!r} "
+                        f"({type(value).__name__})") from None
 
 
 def _polygon_mask(n, xs, ys):
@@ -75,7 +132,17 @@ def _polygon_mask(n, xs, ys):
 
 
 def shapes(n: int = 64, size: float = 0.34):
-    """Fig. 2: filled circle, octagon, square and star, centred, radius ``size·n``."""
+    """Fig. 2: filled circle, octagon, square and star, centred, radius ``size·n``.
+
+    ``n`` is an integer ≥ 2 and ``0 < size ≤ 0.5`` (the circle must fit in the frame); the
+    four shapes must come out non-empty and distinct, else ``n`` is too small.
+    """
+    n = chk.integer(n, "n", minimum=2)
+    size = chk.real(size, "size", minimum=0.0, strict=True)
+    if size > 0.5:
+        raise ValueError(f"size must be in (0, 0.5] (the circle of radius size·n must fit "
+                         f"in the n×n frame); got {size}")
+    chk.fits(8.0 * 6 * n * n, f"four {n}×{n} shapes")
     c = (n - 1) / 2
     r = size * n
     yy, xx = np.mgrid[0:n, 0:n]
@@ -88,4 +155,8 @@ def shapes(n: int = 64, size: float = 0.34):
     rad = np.where(np.arange(10) % 2 == 0, r * 1.1, r * 0.45)
     star = _polygon_mask(n, c + rad * np.cos(th), c + rad * np.sin(th))
     X = np.stack([circle, octagon, square, star])
+    flat = X.reshape(4, -1)
+    if (flat.sum(1) == 0).any() or len({r.tobytes() for r in flat}) < 4:
+        raise ValueError(f"shapes of radius size·n = {r:.3g} px on a {n}×{n} grid are empty "
+                         f"or not distinct; use a larger n or size")
     return X[:, None], np.eye(4)

@@ -100,38 +100,57 @@ def _recorder(net, steps, test, extra=None):
 
 
 def train_online(net: Committee, sample, steps: int, *, lr: float, batch: int = 1,
-                 test=None, record=None, weight_decay=0.0, extra=None, desc="online SGD"):
+                 test=None, record=None, weight_decay=0.0, extra=None, desc="online SGD",
+                 generators=(), checkpoint=None):
     """Online SGD: ``sample(batch)`` returns fresh (x (T, batch, D), y (T, batch)) each step.
 
     ``test`` = (x_test, y_test) held out; ``record`` = steps to record IPR, pmse, accuracy
-    (and ``extra`` metrics). Returns the recorder.
+    (and ``extra`` metrics). ``generators``: the torch generators ``sample`` draws from (saved
+    in checkpoints); ``checkpoint``: a path, ``False`` or ``None`` (automatic,
+    :func:`freqlearn.train.resolve_checkpoint`). Returns the recorder.
     """
+    generators = list(generators)
+    ck = _train.resolve_checkpoint(checkpoint, "train_online", key=dict(
+        net=net.state, steps=steps, lr=lr, batch=batch, test=test, record=record,
+        weight_decay=weight_decay, extra=sorted(extra or {}), desc=desc, gens=generators))
     rec = _recorder(net, record, test, extra) if test is not None else None
 
     def step(t):
         x, y = sample(batch)
         net.sgd_step(x, y, lr, weight_decay)
 
-    return _train.run(step, steps, recorder=rec, state=net.state, desc=desc)
+    return _train.run(step, steps, recorder=rec, state=net.state, generators=generators,
+                      desc=desc, checkpoint=ck)
 
 
 def train_finite(net: Committee, X, Y, steps: int, *, lr: float, batch: int,
                  generator=None, test=None, record=None, weight_decay=0.0, extra=None,
-                 desc="minibatch SGD"):
-    """Minibatch SGD on a fixed training set X (T, P, D), Y (T, P); reshuffled each epoch."""
+                 desc="minibatch SGD", checkpoint=None):
+    """Minibatch SGD on a fixed training set X (T, P, D), Y (T, P); reshuffled each epoch.
+
+    ``checkpoint``: a path, ``False`` or ``None`` (automatic,
+    :func:`freqlearn.train.resolve_checkpoint`)."""
     P = X.shape[1]
+    ck = _train.resolve_checkpoint(checkpoint, "train_finite", key=dict(
+        net=net.state, X=X, Y=Y, steps=steps, lr=lr, batch=batch, generator=generator,
+        test=test, record=record, weight_decay=weight_decay, extra=sorted(extra or {}),
+        desc=desc))
     rec = _recorder(net, record, test, extra) if test is not None else None
-    perm = {"p": torch.randperm(P, generator=generator), "i": 0}
+    # the epoch's order and the position in it are state: a resumed run continues them
+    perm = {"p": torch.randperm(P, generator=generator), "i": torch.zeros((), dtype=torch.long)}
 
     def step(t):
-        if perm["i"] + batch > P:
-            perm["p"] = torch.randperm(P, generator=generator)
-            perm["i"] = 0
-        idx = perm["p"][perm["i"]:perm["i"] + batch]
+        if int(perm["i"]) + batch > P:
+            perm["p"].copy_(torch.randperm(P, generator=generator))
+            perm["i"].zero_()
+        i = int(perm["i"])
+        idx = perm["p"][i:i + batch]
         perm["i"] += batch
         net.sgd_step(X[:, idx], Y[:, idx], lr, weight_decay)
 
-    return _train.run(step, steps, recorder=rec, state=net.state, desc=desc)
+    gens = [generator] if generator is not None else []
+    return _train.run(step, steps, recorder=rec, state={**net.state, "perm": perm["p"],
+                      "perm_i": perm["i"]}, generators=gens, desc=desc, checkpoint=ck)
 
 
 # ------------------------------------------------------------------ analysis of the RFs
@@ -214,8 +233,14 @@ class CircularCNN(torch.nn.Module):
 
 
 def train_cnn(D, ks, X, Y, steps, *, lr, batch, channels=1, read_lr=0.1, generator=None,
-              desc="CNN"):
-    """Minibatch SGD (MSE) of a :class:`CircularCNN` on X (P, D), Y (P,); returns the net."""
+              desc="CNN", checkpoint=None):
+    """Minibatch SGD (MSE) of a :class:`CircularCNN` on X (P, D), Y (P,); returns the net.
+
+    ``checkpoint``: a path, ``False`` or ``None`` (automatic,
+    :func:`freqlearn.train.resolve_checkpoint`)."""
+    ck = _train.resolve_checkpoint(checkpoint, "train_cnn", key=dict(
+        D=D, ks=ks, X=X, Y=Y, steps=steps, lr=lr, batch=batch, channels=channels,
+        read_lr=read_lr, generator=generator, desc=desc))
     torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
     net = CircularCNN(D, ks, channels, dtype=X.dtype)
     # the readout (and its bias) gets a small fixed rate: its gradient is O(1) per weight
@@ -231,7 +256,8 @@ def train_cnn(D, ks, X, Y, steps, *, lr, batch, channels=1, read_lr=0.1, generat
         opt.step()
 
     with _train.threads(1):  # tiny convolutions: one thread
-        _train.run(step, steps, state=net, desc=desc)
+        _train.run(step, steps, state={"net": net, "opt": opt}, desc=desc, checkpoint=ck,
+                   generators=[generator] if generator is not None else [])
     return net
 
 
@@ -242,13 +268,6 @@ def filters(net: CircularCNN) -> np.ndarray:
 
 def shape_correlation(a, b):
     """Max over shifts and sign of the correlation of two centred 1D profiles (zero-padded)."""
-    a = np.asarray(a, float)
-    b = np.asarray(b, float)
-    n = max(a.size, b.size)
-    A = np.zeros(n)
-    B = np.zeros(n)
-    A[(n - a.size) // 2:(n - a.size) // 2 + a.size] = a
-    B[(n - b.size) // 2:(n - b.size) // 2 + b.size] = b
-    from ..theory.ingrosso import shift_overlap
+    from ..theory.ingrosso import padded_shift_overlap
 
-    return float(shift_overlap(A, B))
+    return padded_shift_overlap(a, b)

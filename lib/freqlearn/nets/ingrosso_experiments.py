@@ -30,13 +30,18 @@ few_threads = _th.few_threads
 
 def online_nlgp_vs_gp(*, L, xis, g, K, lr, batch, steps, trials, n_test, generator,
                       dim=1, n_record=30, weight_decay=0.0, get=True, keep_w=False,
-                      dtype=torch.float64):
+                      dtype=torch.float64, checkpoint=None):
     """Online SGD on NLGP (trials 0..R-1) and GP (trials R..2R-1), one tensor of 2R nets.
 
     ``lr`` is the step size of the batch-mean gradient; with ``batch`` fresh samples per step
-    this matches per-sample SGD at rate ``lr / batch``.
+    this matches per-sample SGD at rate ``lr / batch``. ``checkpoint``: a path, ``False`` or
+    ``None`` (automatic, :func:`freqlearn.train.resolve_checkpoint`).
     Returns a dict of arrays indexed [time, data set (0 NLGP, 1 GP), trial, ...].
     """
+    ck = _train.resolve_checkpoint(checkpoint, "online_nlgp_vs_gp", key=dict(
+        L=L, xis=xis, g=g, K=K, lr=lr, batch=batch, steps=steps, trials=trials, n_test=n_test,
+        generator=generator, dim=dim, n_record=n_record, weight_decay=weight_decay,
+        dtype=dtype))
     R = trials
     S = [NLGP(L, xis, g, dim=dim, dtype=dtype),
          NLGP(L, xis, g, dim=dim, gaussian=True, dtype=dtype)]
@@ -73,7 +78,7 @@ def online_nlgp_vs_gp(*, L, xis, g, K, lr, batch, steps, trials, n_test, generat
 
     with few_threads():
         _train.run(step, steps, recorder=rec, state=net.state, generators=[generator],
-                   desc="online SGD (NLGP + GP)")
+                   desc="online SGD (NLGP + GP)", checkpoint=ck)
     h = rec.history
     out = {"t": rec.t * batch / D, "D": D}
     for k in ("ipr", "pmse", "pmse_se", "pmse_on_nlgp", "acc"):
@@ -93,8 +98,16 @@ def online_nlgp_vs_gp(*, L, xis, g, K, lr, batch, steps, trials, n_test, generat
 def finite_data(*, L, xis, g, K, alpha, lr, batch, steps, trials, n_test, generator, dim=1,
                 gaussian=False, plastic_v=False, plastic_b=True, v0=None, b0=0.0, act="erf",
                 n_record=30,
-                record_steps=None, keep_w=False, weight_decay=0.0):
-    """Minibatch SGD on P = αD fixed samples per trial; returns the recorded arrays."""
+                record_steps=None, keep_w=False, weight_decay=0.0, checkpoint=None):
+    """Minibatch SGD on P = αD fixed samples per trial; returns the recorded arrays.
+
+    ``checkpoint``: a path, ``False`` or ``None`` (automatic,
+    :func:`freqlearn.train.resolve_checkpoint`)."""
+    ck = _train.resolve_checkpoint(checkpoint, "finite_data", key=dict(
+        L=L, xis=xis, g=g, K=K, alpha=alpha, lr=lr, batch=batch, steps=steps, trials=trials,
+        n_test=n_test, generator=generator, dim=dim, gaussian=gaussian, plastic_v=plastic_v,
+        plastic_b=plastic_b, v0=v0, b0=b0, act=act, n_record=n_record,
+        record_steps=record_steps, keep_w=keep_w, weight_decay=weight_decay))
     s = NLGP(L, xis, g, dim=dim, gaussian=gaussian)
     D = s.D
     P = int(alpha * D)
@@ -113,7 +126,7 @@ def finite_data(*, L, xis, g, K, alpha, lr, batch, steps, trials, n_test, genera
         rec = train_finite(net, X, Y, steps, lr=lr, batch=batch, generator=generator, test=test,
                            record=_train.log_steps(steps, n_record) if record_steps is None
                            else record_steps, weight_decay=weight_decay,
-                           extra=extra)
+                           extra=extra, checkpoint=ck or False)
     h = rec.history
     out = {"t": rec.t * batch / D, "epochs": rec.t * batch / P, "steps": rec.t, "D": D, "P": P,
            "ipr": h["ipr"], "pmse": h["pmse"], "acc": h["acc"], "v": h["v"], "b": h["b"],
@@ -133,9 +146,16 @@ def class_samples(*, L, xis, gains, P, trials, generator, dtype=torch.float64):
     return out
 
 
-def leading_cp(X, rank, *, method="auto", seed=0, maxiter=200):
+def leading_cp(X, rank, *, method="auto", seed=None, maxiter=200):
     """CP factors (γ, U) of the cumulant of X (P, D): tensorly on the dense tensor for
-    D ≤ 40 (``method="auto"``), else the implicit tensor-free method (SI A.4)."""
+    D ≤ 40 (``method="auto"``), else the implicit tensor-free method (SI A.4).
+
+    ``seed`` seeds the decomposition's random start; ``None`` = the active preset's seed
+    (:func:`freqlearn.presets.current`, ``BOOK_SEED`` included)."""
+    if seed is None:
+        from .. import presets
+
+        seed = presets.current().seed % 2**32
     X = np.asarray(X, dtype=float)
     D = X.shape[1]
     with few_threads():

@@ -166,7 +166,7 @@ class LinearFCNN:
 def train_twolayer(net, X, Y, *, lr, budget, mode="single", generator=None, loss="keras",
                    steps=None, X_eval=None, Y_eval=None, svd=None, n_eval=None,
                    record_spectrum=False, record_W=None, extra=None, threads=1,
-                   desc="training"):
+                   desc="training", checkpoint=None):
     """Train ``net`` (LinearCNN or LinearFCNN) on ``X`` (N, C, n, n), ``Y`` (N, p).
 
     ``mode="single"``: each update uses one sample per trial, drawn uniformly (with one image
@@ -180,8 +180,14 @@ def train_twolayer(net, X, Y, *, lr, budget, mode="single", generator=None, loss
     ``counts`` (T, N): how often each sample was drawn so far (not in mode "mean");
     ``extra`` adds metrics (name → callable). Runs with ``threads`` torch threads (1: these
     tensors are small and thread overhead dominates), restoring the setting afterwards.
-    Returns the :class:`freqlearn.train.Recorder`.
+    ``checkpoint``: a path, ``False`` (none) or ``None`` (the automatic path of
+    :func:`freqlearn.train.resolve_checkpoint`). Returns the :class:`freqlearn.train.Recorder`.
     """
+    ck = train.resolve_checkpoint(checkpoint, "train_twolayer", key=dict(
+        net=net.state(), X=np.asarray(X), Y=np.asarray(Y), lr=lr, budget=budget, mode=mode,
+        generator=generator, loss=loss, steps=steps, X_eval=X_eval, Y_eval=Y_eval,
+        n_eval=n_eval, spec=record_spectrum, record_W=record_W, extra=sorted(extra or {}),
+        desc=desc))
     dt = net.W.dtype if isinstance(net, LinearCNN) else net.W2.dtype
     Xt = torch.as_tensor(np.asarray(X), dtype=dt)
     Yt = torch.as_tensor(np.asarray(Y), dtype=dt)
@@ -221,7 +227,10 @@ def train_twolayer(net, X, Y, *, lr, budget, mode="single", generator=None, loss
         metrics["counts"] = lambda: counts.clone()  # draws of each sample so far, per trial
     metrics.update(extra or {})
     rec = train.Recorder(metrics, train.log_steps(budget, 60) if steps is None else steps)
-    order = {}
+    state = {**net.state(), "counts": counts}  # everything a resumed run needs
+    if mode == "epoch":  # this epoch's order, and whether it was drawn yet
+        state.update(perm=torch.zeros(T, N, dtype=torch.long),
+                     perm_ok=torch.zeros((), dtype=torch.bool))
 
     def step(t):
         if mode == "mean":
@@ -229,9 +238,10 @@ def train_twolayer(net, X, Y, *, lr, budget, mode="single", generator=None, loss
         else:
             if mode == "epoch":
                 e, i = divmod(t, N)
-                if i == 0 or "perm" not in order:
-                    order["perm"] = torch.argsort(torch.rand(T, N, generator=generator), 1)
-                idx = order["perm"][:, i]
+                if i == 0 or not state["perm_ok"]:
+                    state["perm"].copy_(torch.argsort(torch.rand(T, N, generator=generator), 1))
+                    state["perm_ok"].fill_(True)
+                idx = state["perm"][:, i]
             else:
                 idx = torch.randint(N, (T,), generator=generator)
             counts[torch.arange(T), idx] += 1
@@ -242,8 +252,8 @@ def train_twolayer(net, X, Y, *, lr, budget, mode="single", generator=None, loss
 
     gens = [generator] if generator is not None else []
     with train.threads(threads):
-        return train.run(step, budget, recorder=rec, state=net.state(), generators=gens,
-                         desc=desc)
+        return train.run(step, budget, recorder=rec, state=state, generators=gens,
+                         desc=desc, checkpoint=ck)
 
 
 # ------------------------------------------------------------------ deep CNNs (SI K)
@@ -311,12 +321,18 @@ class DeepCNN:
 
 
 def train_deep(net: DeepCNN, train_set, test_set, *, batches, batch=8, lr=1e-3,
-               eval_every=500, n_eval=5000, generator=None, desc="deep CNN"):
+               eval_every=500, n_eval=5000, generator=None, desc="deep CNN", checkpoint=None):
     """Adam (an assumption: SI K does not name the optimiser), MSE (Keras), batch 8.
 
     Every ``eval_every`` batches records train/test loss on ≤ ``n_eval`` samples and A
-    (Eq. 5) of the training subset. Returns the Recorder.
+    (Eq. 5) of the training subset. ``checkpoint``: a path, ``False`` or ``None`` (automatic,
+    :func:`freqlearn.train.resolve_checkpoint`). Returns the Recorder.
     """
+    ck = train.resolve_checkpoint(checkpoint, "train_deep", key=dict(
+        net=net.parameters(), relu=net.relu, x=np.asarray(train_set.x),
+        y=np.asarray(train_set.y), test=np.asarray(test_set.x).shape, batches=batches,
+        batch=batch, lr=lr, eval_every=eval_every, n_eval=n_eval, generator=generator,
+        desc=desc))
     dev = net.device
     xtr = torch.as_tensor(train_set.x).to(dev)
     ytr = torch.eye(len(train_set.classes))[torch.as_tensor(train_set.y)].to(dev)
@@ -326,7 +342,7 @@ def train_deep(net: DeepCNN, train_set, test_set, *, batches, batch=8, lr=1e-3,
     svd = th.svd_yx(train_set.x.astype(np.float64), ytr.cpu().numpy())
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     N = len(xtr)
-    perm = {}
+    perm = {"p": torch.zeros(N, dtype=torch.long), "e": torch.full((), -1)}  # epoch's order
 
     @torch.no_grad()
     def pred(x):
@@ -343,8 +359,9 @@ def train_deep(net: DeepCNN, train_set, test_set, *, batches, batch=8, lr=1e-3,
 
     def step(t):
         e, i = divmod(t * batch, N)
-        if "p" not in perm or perm.get("e") != e:
-            perm["p"], perm["e"] = torch.randperm(N, generator=generator), e
+        if int(perm["e"]) != e:
+            perm["p"].copy_(torch.randperm(N, generator=generator))
+            perm["e"].fill_(e)
         idx = perm["p"][i:i + batch].to(dev)
         yh = net.forward(xtr[idx])
         loss = ((yh - ytr[idx][None]) ** 2).mean(-1).mean(-1).sum()
@@ -353,6 +370,9 @@ def train_deep(net: DeepCNN, train_set, test_set, *, batches, batch=8, lr=1e-3,
         opt.step()
 
     gens = [generator] if generator is not None else []
-    rec = train.run(step, batches, recorder=rec, generators=gens, desc=desc)
+    state = {f"param{i}": w for i, w in enumerate(net.parameters())}
+    state.update(adam=opt, perm=perm["p"], perm_epoch=perm["e"])
+    rec = train.run(step, batches, recorder=rec, state=state, generators=gens, desc=desc,
+                    checkpoint=ck)
     rec.svd = svd
     return rec

@@ -40,7 +40,9 @@ from .. import train as _train
 
 __all__ = ["bvn_cdf", "get_pmse", "erf_moments", "ALPHA1", "ALPHA3", "reduced_coeffs",
            "Tw3", "cumulant_w3", "gradient_flow", "cumulant_tensor", "cp_tensorly",
-           "implicit_cp_loss", "implicit_cp", "half_width", "shift_overlap"]
+           "implicit_cp_loss", "implicit_cp", "half_width", "shift_overlap", "circular_gaps",
+           "gap_cv", "uniform_centres_null", "random_bumps", "bump_overlap_null", "silhouette",
+           "cluster_ipr_ratio", "width_match", "width_match_null", "padded_shift_overlap"]
 
 ALPHA1 = math.sqrt(2 / math.pi)
 ALPHA3 = 1 / math.sqrt(2 * math.pi)
@@ -271,3 +273,131 @@ def shift_overlap(a, b):
     b = np.asarray(b, dtype=float)
     c = np.fft.irfft(np.fft.rfft(a) * np.conj(np.fft.rfft(b)), n=a.shape[-1])
     return np.abs(c).max(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
+
+
+# ---------------------------------------------------------------- nulls for the comparisons
+# Each comparative check of the chapter is made against what a structureless reference gets
+# with the same statistic: random RF centres (tiling), random localised profiles of matched
+# width (shape overlaps), mismatched correlation lengths (half-widths). The random draws
+# come from the generator the caller passes (the notebooks pass ``fl.presets.rng(offset)``).
+def circular_gaps(c, D):
+    """Gaps between neighbouring points ``c`` (..., n) on a ring of length ``D``, sorted."""
+    c = np.sort(np.mod(np.asarray(c, dtype=float), D), axis=-1)
+    return np.diff(np.concatenate([c, c[..., :1] + D], axis=-1), axis=-1)
+
+
+def gap_cv(c, D):
+    """Coefficient of variation (s.d. / mean) of the gaps between RF centres on the ring.
+
+    0 for a perfect lattice, ≈ 1 for independent uniform (Poisson) centres: the statistic
+    that tells tiling (regular spacing, Fig. 2C) from centres that merely cover the input.
+    """
+    g = circular_gaps(c, D)
+    return g.std(-1) / g.mean(-1)
+
+
+def uniform_centres_null(n, D, rng, draws=4000):
+    """Null of the tiling checks: ``draws`` sets of ``n`` independent uniform centres on a ring
+    of ``D`` sites; returns (gap CV, largest gap / D), each of shape (draws,)."""
+    if int(n) < 2:
+        raise ValueError(f"uniform_centres_null: n must be >= 2 centres, got {n}")
+    c = rng.uniform(0.0, D, size=(int(draws), int(n)))
+    g = circular_gaps(c, D)
+    return g.std(-1) / g.mean(-1), g.max(-1) / D
+
+
+def random_bumps(rng, n, length, hw):
+    """``n`` random localised profiles of ``length`` sites (n, length): white noise under a
+    Gaussian envelope whose half-width at half maximum is ``hw`` sites (centred).
+
+    The null of the shape overlaps: a profile as localised as the reference but with no
+    particular shape inside its support.
+    """
+    if hw <= 0:
+        raise ValueError(f"random_bumps: hw must be a positive half-width in sites, got {hw}")
+    x = np.arange(length) - length // 2
+    s = hw / math.sqrt(2 * math.log(2))
+    return rng.standard_normal((int(n), int(length))) * np.exp(-0.5 * (x / s) ** 2)
+
+
+def bump_overlap_null(ref, lengths, hw, rng, *, draws=200, overlap=None, best_of=1):
+    """Null of a shape-overlap statistic: the overlap of ``ref`` with random localised bumps.
+
+    For each of ``draws`` repetitions, every entry of ``lengths`` (one per compared profile,
+    e.g. one per CNN channel and kernel size) is replaced by the best of ``best_of`` random
+    bumps of that length and half-width ``hw`` (:func:`random_bumps`), and the overlaps are
+    averaged, exactly as the measured statistic averages over the real profiles. ``overlap``
+    (default :func:`shift_overlap` on zero-padded profiles) is the statistic. Returns an
+    array (draws,).
+    """
+    if overlap is None:
+        overlap = padded_shift_overlap
+    out = np.empty(int(draws))
+    for i in range(int(draws)):
+        vals = [max(overlap(ref, b) for b in random_bumps(rng, best_of, n, hw)) for n in lengths]
+        out[i] = np.mean(vals)
+    return out
+
+
+def padded_shift_overlap(a, b):
+    """:func:`shift_overlap` of two centred 1D profiles, the shorter one zero-padded.
+
+    Max over shifts and sign of the normalised correlation (Fig. 2C/4C shape comparisons).
+    """
+    a = np.asarray(a, float)
+    b = np.asarray(b, float)
+    n = max(a.size, b.size)
+    A = np.zeros(n)
+    B = np.zeros(n)
+    A[(n - a.size) // 2:(n - a.size) // 2 + a.size] = a
+    B[(n - b.size) // 2:(n - b.size) // 2 + b.size] = b
+    return float(shift_overlap(A, B))
+
+
+def silhouette(d, labels):
+    """Mean silhouette (b − a) / max(a, b) of a clustering, from a distance matrix ``d`` (n, n).
+
+    a = mean distance to the own cluster, b = to the other cluster (two clusters); 1 = tight,
+    well separated clusters, ≈ 0 = no cluster structure.
+    """
+    d = np.asarray(d, dtype=float)
+    lab = np.asarray(labels)
+    s = np.zeros(len(lab))
+    for i in range(len(lab)):
+        own = lab == lab[i]
+        own[i] = False
+        other = lab != lab[i]
+        if own.sum() == 0 or other.sum() == 0:
+            continue
+        a, b = d[i, own].mean(), d[i, other].mean()
+        s[i] = (b - a) / max(a, b)
+    return float(s.mean())
+
+
+def cluster_ipr_ratio(ipr_values, labels):
+    """Mean IPR of cluster 1 over cluster 0 (``cluster_two`` puts the higher-IPR one at 1)."""
+    r = np.asarray(ipr_values, dtype=float)
+    lab = np.asarray(labels)
+    if lab.min() == lab.max():
+        return 1.0
+    return float(r[lab == 1].mean() / r[lab == 0].mean())
+
+
+def width_match(hw, hw_ref):
+    """Mean relative difference |hw − hw_ref| / hw_ref over the points (Fig. 4D: do the
+    weights' half-widths follow the leading CP factor's?)."""
+    hw = np.asarray(hw, dtype=float)
+    hw_ref = np.asarray(hw_ref, dtype=float)
+    return float(np.mean(np.abs(hw - hw_ref) / hw_ref))
+
+
+def width_match_null(hw, hw_ref):
+    """Null of :func:`width_match`: its mean over every mismatched assignment of the reference
+    widths to the points (all non-identity permutations; exact, no sampling)."""
+    from itertools import permutations
+
+    hw_ref = np.asarray(hw_ref, dtype=float)
+    n = len(hw_ref)
+    vals = [width_match(hw, hw_ref[list(p)]) for p in permutations(range(n))
+            if list(p) != list(range(n))]
+    return np.asarray(vals)

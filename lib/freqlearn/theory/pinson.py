@@ -24,8 +24,10 @@ import numpy as np
 from .. import fourier
 
 __all__ = ["svd_yx", "effective_A", "sigmoid", "d_alpha", "time_of_updates",
-           "half_time", "balanced_mode_gd", "swta_ode", "growing_mode_init", "qvec",
-           "minimal_norm_report", "LOSS_FACTORS"]
+           "half_time", "half_time_censored", "later_fraction", "balanced_mode_gd",
+           "swta_ode", "growing_mode_init", "qvec",
+           "minimal_norm_report", "LOSS_FACTORS", "lowest_frequencies", "top_share",
+           "kernel_frequency_report", "overfit_rise", "half_time_ratio"]
 
 #: factor multiplying the gradient of ½Σ_l(y_l−ŷ_l)² for each loss convention (p classes)
 LOSS_FACTORS = {"keras": lambda p: 2.0 / p, "half_mean": lambda p: 1.0 / p,
@@ -122,6 +124,32 @@ def half_time(t, a, s):
     return out
 
 
+def half_time_censored(t, a, s):
+    """:func:`half_time` with never-reached half-times censored at the budget ``t[-1]``.
+
+    Returns ``(times, censored)``: ``times`` is finite everywhere (a censored entry holds
+    ``t[-1]``, a *lower bound* on its half-time) and ``censored`` marks those entries. A
+    comparison "x is later than y" is then decidable where it is sound: a censored x is
+    later than every reached y; a censored y makes "x later" undecidable (False).
+    """
+    h = half_time(t, a, s)
+    cens = ~np.isfinite(h)
+    return np.where(cens, float(np.asarray(t)[-1]), h), cens
+
+
+def later_fraction(t, a_late, a_early, s):
+    """Fraction of trial pairs (i, j) in which mode ``a_late[i]`` reaches s/2 *strictly later*
+    than ``a_early[j]``, with censoring handled soundly (:func:`half_time_censored`).
+
+    ``a_late``, ``a_early``: (T, K) curves of one mode; a pair counts as "later" when the
+    early one was reached and the late one was either censored or reached later. Never NaN.
+    """
+    hl, cl = half_time_censored(t, a_late, s)
+    he, ce = half_time_censored(t, a_early, s)
+    later = (~ce[None, :]) & (cl[:, None] | (hl[:, None] > he[None, :]))
+    return float(later.mean())
+
+
 def growing_mode_init(kappa, omega, phi):
     """Effective initial |(Qk)_j|² of the sWTA system from a random (unbalanced) init.
 
@@ -208,3 +236,97 @@ def minimal_norm_report(k, W, U, V, s, Sxx, n, *, rel_support: float = 1e-6):
             d = np.angle(kap[big]) + np.angle(Om[a, big]) + np.angle(phi[big])
             ph[a] = np.max(np.abs(np.angle(np.exp(1j * d))))
     return {"s73_rel": s73, "balance_rel": bal, "phase_err": ph}
+
+
+# --------------------------------------------------------------- nulls of the P4/P5 checks
+def lowest_frequencies(n: int, k: int):
+    """Flat indices (row-major, like :func:`qvec`) of the ``k`` lowest DFT frequencies.
+
+    Frequencies are ordered by the radius √(μ'² + ν'²) of the signed pair (μ', ν'), μ' =
+    μ or μ − n (ties: by flat index). This is the support of a *low-pass kernel* that keeps
+    its k lowest frequencies: the null of the "dominant, not necessarily low" frequency
+    claims of Pinson et al. (Sec. 4, Fig. 5g–i, S.5).
+    """
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive int; got {n!r}")
+    if not 0 < k <= n * n:
+        raise ValueError(f"k must be in 1..n² = {n * n}; got {k!r}")
+    f = np.fft.fftfreq(n) * n
+    r2 = (f[:, None] ** 2 + f[None, :] ** 2).ravel()
+    return np.argsort(r2, kind="stable")[:k]
+
+
+def top_share(power, k: int):
+    """Share of the total of ``power`` (…, n, n) or (…, n²) held by its ``k`` largest entries."""
+    p = np.asarray(power, dtype=float)
+    p = p.reshape(*p.shape[:-2], -1) if p.ndim >= 2 and p.shape[-1] == p.shape[-2] else p
+    srt = -np.sort(-p, axis=-1)
+    return srt[..., :k].sum(-1) / p.sum(-1)
+
+
+def kernel_frequency_report(spec_final, spec_init, phis, *, k: int = 16, frac: float = 0.05):
+    """Sparsity and dominant-frequency overlap of trained kernels, with their nulls (P5).
+
+    ``spec_final``, ``spec_init``: |(Qk)_j|² per trial, (T, n, n), after and before training;
+    ``phis``: |(Qφα)_j| (p, n²). The dominant set is the ``frac`` most dominant frequencies
+    of max_α |Qφα|. Returns per-trial arrays (T,) ``share`` (top-k share of |Qk|²),
+    ``share_init`` (the same for the random initial kernel: the random-kernel null),
+    ``overlap`` (fraction of each trial's top-k frequencies in the dominant set), and the
+    scalars ``share_phi`` (the φα's own top-k share of |Qφα|², mean over α) and
+    ``overlap_lowpass`` (the overlap of a low-pass kernel keeping its k lowest frequencies).
+    """
+    sf = np.asarray(spec_final, dtype=float)
+    si = np.asarray(spec_init, dtype=float)
+    phis = np.asarray(phis, dtype=float)
+    if sf.ndim != 3 or sf.shape != si.shape or sf.shape[1] != sf.shape[2]:
+        raise ValueError("spec_final and spec_init must both have shape (T, n, n); got "
+                         f"{sf.shape} and {si.shape}")
+    T, n, _ = sf.shape
+    if phis.ndim != 2 or phis.shape[1] != n * n:
+        raise ValueError(f"phis must have shape (p, n²) = (p, {n * n}); got {phis.shape}")
+    dom = np.argsort(phis.max(0))[::-1][: max(1, int(frac * n * n))]
+    top = np.argsort(sf.reshape(T, -1), axis=1)[:, ::-1][:, :k]
+    return {"share": top_share(sf, k), "share_init": top_share(si, k),
+            "share_phi": float(np.mean(top_share(phis ** 2, k))),
+            "overlap": np.isin(top, dom).mean(1),
+            "overlap_lowpass": float(np.isin(lowest_frequencies(n, k), dom).mean())}
+
+
+def overfit_rise(test, frac: float = 0.25):
+    """Relative rise of a test-loss curve after its minimum, per trial (P6, Fig. 5d).
+
+    ``test`` (K, T): K recorded evaluations of T trials. The rise is (mean of the last
+    ``frac`` of the evaluations) / (the trial's minimum) − 1: averaging the end of the run
+    keeps single noisy evaluations of single-sample SGD from deciding it. Returns (T,).
+    """
+    h = np.asarray(test, dtype=float)
+    if h.ndim != 2 or h.shape[0] < 4:
+        raise ValueError(f"test must have shape (K ≥ 4 evaluations, T trials); got {h.shape}")
+    if not 0 < frac <= 1:
+        raise ValueError(f"frac must be in (0, 1]; got {frac!r}")
+    q = max(1, int(round(frac * h.shape[0])))
+    return h[-q:].mean(0) / h.min(0) - 1.0
+
+
+def half_time_ratio(t, a_num, a_den, s, groups: int):
+    """Ratio of half-times of *trial-mean* curves, in ``groups`` disjoint groups of trials.
+
+    ``a_num``, ``a_den`` (T, p, K): aα of T trials (e.g. CNN and FCNN); T must divide into
+    ``groups`` equal groups. Each group's curves are averaged over its trials (as the paper's
+    figures average over trials) before the half-time is taken, so one slow trial does not
+    make the ratio undefined. Returns (groups, p): independent replicates for a
+    :class:`freqlearn.claims.Stat`.
+    """
+    a_num, a_den = np.asarray(a_num, dtype=float), np.asarray(a_den, dtype=float)
+    if a_num.shape != a_den.shape or a_num.ndim != 3:
+        raise ValueError(f"a_num and a_den must both have shape (T, p, K); got {a_num.shape} "
+                         f"and {a_den.shape}")
+    T = a_num.shape[0]
+    if groups < 1 or T % groups:
+        raise ValueError(f"groups must divide the number of trials T = {T}; got {groups!r}")
+
+    def mean_curves(a):
+        return a.reshape(groups, T // groups, *a.shape[1:]).mean(1)
+
+    s = np.asarray(s, dtype=float)[None]
+    return half_time(t, mean_curves(a_num), s) / half_time(t, mean_curves(a_den), s)
