@@ -76,12 +76,21 @@ def twin(md: Path) -> Path:
 
 
 def sync_ipynb(root: Path | None = None) -> list[Path]:
-    """Write each notebook's ``.ipynb`` twin without outputs; return the paths written."""
+    """Write each notebook's ``.ipynb`` twin without outputs; return the paths written.
+
+    A twin whose cells already match its notebook is left alone, so a re-run does not churn
+    the committed files with new random cell ids.
+    """
     import jupytext
 
     written = []
     for md in notebooks(root):
         nb = jupytext.read(md)
+        if twin(md).exists():  # unchanged sources: keep the file (and its cell ids) as it is
+            old = jupytext.read(twin(md))
+            if ([(c.cell_type, c.source) for c in old.cells]
+                    == [(c.cell_type, c.source) for c in nb.cells]):
+                continue
         for cell in nb.cells:
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None

@@ -1203,7 +1203,8 @@ def scoreboard_rows(rows: list[dict], *, seeds: dict | None = None,
         if p is None:
             pv = "not run at paper scale"
         else:
-            pv = f"{_verdict_text(p)} ({_measured_cell(p)})"
+            # the reason is in the quick column already; repeat it only when that is absent
+            pv = f"{_verdict_text(p) if q is None else p['verdict']} ({_measured_cell(p)})"
             psha = paper.get(nb, {}).get("provenance", {}).get("notebook_sha256")
             if psha and sha.get(nb) and psha != sha[nb]:
                 pv += " †"
