@@ -64,12 +64,13 @@ unit: $(STAMP)
 # drift band of each claim is measured across them (freqlearn.claims, "Portable
 # regression"). On some CPUs the first two change nothing (an AMD EPYC runs MKL's AVX2 path
 # and the same erf for AVX2 and AVX-512); `generic` (ATen's scalar kernels, OpenBLAS's AVX
-# kernels) perturbs rounding everywhere, so the band sees what chaos makes of it.
+# kernels, oneDNN's AVX2 convolutions) perturbs rounding everywhere, so the band sees what
+# chaos makes of it.
 VARIANTS        := default avx2 compat generic
 VARIANT_default :=
 VARIANT_avx2    := MKL_CBWR=AVX2 ATEN_CPU_CAPABILITY=avx2 OPENBLAS_CORETYPE=Haswell
 VARIANT_compat  := MKL_CBWR=COMPATIBLE
-VARIANT_generic := ATEN_CPU_CAPABILITY=default OPENBLAS_CORETYPE=Sandybridge
+VARIANT_generic := ATEN_CPU_CAPABILITY=default OPENBLAS_CORETYPE=Sandybridge ONEDNN_MAX_CPU_ISA=AVX2
 SEEDS           ?= 11 22 33
 NB              ?=
 NBPATHS         := $(if $(NB),$(addprefix book/,$(addsuffix .md,$(NB))),book)
