@@ -483,7 +483,7 @@ def reference(monkeypatch, fn):
 def test_notebook_level_resume_of_a_pinson_runner(ctx, monkeypatch):
     """Issue 14 item 3: a paper-preset runner killed mid-run resumes from its automatic
     checkpoint when the notebook is re-run, and gives the uninterrupted result exactly."""
-    from freqlearn.nets import pinson_experiments as E
+    from freqlearn.experiments import pinson as E
 
     monkeypatch.setenv("BOOK_PRESET", "paper")
     train.set_context("pinson2023/test-resume", "paper", 20220601)
@@ -508,7 +508,7 @@ def test_notebook_level_resume_of_a_pinson_runner(ctx, monkeypatch):
 def test_notebook_level_resume_of_finite_data(ctx, monkeypatch):
     """Issue 14 item 3 for Ingrosso & Goldt: finite_data (epoch order and position are
     checkpointed), killed and resumed, equals the uninterrupted run."""
-    from freqlearn.nets import ingrosso_experiments as ex
+    from freqlearn.experiments import ingrosso as ex
 
     train.set_context("ingrosso-goldt2022/test-resume", "paper", 1)
 

@@ -118,7 +118,7 @@ def test_deep_cnn_shapes():
 def test_paper_cost_times_every_model():
     from types import SimpleNamespace
 
-    from freqlearn.nets import pinson_experiments as pe
+    from freqlearn.experiments import pinson as pe
 
     rng = np.random.default_rng(0)
     ds = SimpleNamespace(x=rng.standard_normal((16, 3, 8, 8)).astype(np.float32),

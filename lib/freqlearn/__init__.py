@@ -14,13 +14,16 @@ Modules (each docstring names the book sections it serves):
   batched trials, checkpoint/resume.
 - :mod:`freqlearn.data`     — synthetic data, the CIFAR loader and the offline
   natural-image stand-in.
-- :mod:`freqlearn.nets`, :mod:`freqlearn.theory` — models and closed forms, a module per paper.
+- :mod:`freqlearn.nets`, :mod:`freqlearn.theory`, :mod:`freqlearn.experiments` — models,
+  closed forms and experiment runners, a module per paper (theory never imports the
+  training loop).
 - :mod:`freqlearn.notebook` — the notebooks' first cell, glue and captioned figures.
 - :mod:`freqlearn.plots`    — the book's figure conventions (bands for spread over trials,
   dashed theory lines, captions).
 """
 
-from . import claims, data, fourier, nets, notebook, plots, presets, theory, train
+from . import claims, data, experiments, fourier, nets, notebook, plots, presets, theory, train
 
-__all__ = ["claims", "data", "fourier", "nets", "notebook", "plots", "presets", "theory", "train"]
+__all__ = ["claims", "data", "experiments", "fourier", "nets", "notebook", "plots", "presets",
+           "theory", "train"]
 __version__ = "0.1.0"

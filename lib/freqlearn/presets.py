@@ -24,6 +24,7 @@ refused rather than truncated.
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import os
 import random
@@ -212,3 +213,30 @@ def describe() -> str:
         f"preset={p.name} seed={p.seed}{src} device={device()} "
         f"torch={torch.__version__} threads={torch.get_num_threads()}"
     )
+
+
+@contextlib.contextmanager
+def threads(n: int = 1):
+    """Run torch and the BLAS of numpy/scipy on ``n`` threads inside the block (restored after).
+
+    The chapters' networks are small (a few thousand weights per trial): on a shared two-core
+    machine a second thread buys nothing and, when the other core is busy, stalls every
+    parallel region. A run-time setting, so it lives here: theory, nets and the training loop
+    all use it (``freqlearn.train.threads`` is the same function).
+    """
+    n = _int(n, "n")
+    if n < 1:
+        raise ValueError(f"n must be an integer ≥ 1; got {n}")
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        limits = contextlib.nullcontext()
+    else:
+        limits = threadpool_limits(n)
+    try:
+        with limits:
+            yield
+    finally:
+        torch.set_num_threads(old)

@@ -53,7 +53,6 @@ Automatic checkpoints
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import math
 import numbers
@@ -68,6 +67,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from . import presets
 
 __all__ = ["Recorder", "log_steps", "lin_steps", "run", "progress_enabled", "batched_normal",
            "threads", "CheckpointError", "CheckpointMismatch", "CheckpointCorrupt",
@@ -814,25 +815,5 @@ def run(step: Callable[[int], object], budget: int, *, recorder: Recorder | None
     return recorder
 
 
-@contextlib.contextmanager
-def threads(n: int = 1):
-    """Run torch and the BLAS of numpy/scipy on ``n`` threads inside the block (restored after).
-
-    The chapters' networks are small (a few thousand weights per trial): on a shared two-core
-    machine a second thread buys nothing and, when the other core is busy, stalls every
-    parallel region. Used by the training loops of Pinson et al. and Ingrosso & Goldt.
-    """
-    n = _int("n", n, lo=1)
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        limits = contextlib.nullcontext()
-    else:
-        limits = threadpool_limits(n)
-    try:
-        with limits:
-            yield
-    finally:
-        torch.set_num_threads(old)
+#: one thread for small tensors: the run-time setting of :mod:`freqlearn.presets`
+threads = presets.threads

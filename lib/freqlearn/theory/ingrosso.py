@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from scipy.special import erf, ndtr, owens_t
 
-from .. import train as _train
+from .. import presets as _presets
 
 __all__ = ["bvn_cdf", "get_pmse", "erf_moments", "ALPHA1", "ALPHA3", "reduced_coeffs",
            "Tw3", "cumulant_w3", "gradient_flow", "cumulant_tensor", "cp_tensorly",
@@ -48,7 +48,7 @@ ALPHA1 = math.sqrt(2 / math.pi)
 ALPHA3 = 1 / math.sqrt(2 * math.pi)
 
 
-few_threads = _train.threads  # one thread for these small tensors (see freqlearn.train.threads)
+few_threads = _presets.threads  # one thread for these small tensors (freqlearn.presets.threads)
 
 
 # ---------------------------------------------------------------- Gaussian equivalence

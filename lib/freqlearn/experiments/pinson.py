@@ -10,8 +10,8 @@ import torch
 
 from .. import presets, train
 from ..data import pinson as data
+from ..nets import pinson as nets
 from ..theory import pinson as th
-from . import pinson as nets
 
 __all__ = ["cosines", "sums", "shapes", "paper_cost"]
 

@@ -19,8 +19,8 @@ import torch
 
 from .. import train as _train
 from ..data.nlgp import NLGP
+from ..nets.committee import Committee, ipr, train_finite
 from ..theory import ingrosso as _th
-from .committee import Committee, ipr, train_finite
 
 __all__ = ["online_nlgp_vs_gp", "finite_data", "class_samples", "leading_cp", "few_threads"]
 

@@ -1,0 +1,13 @@
+"""The experiment runners of all chapters (DESIGN.md §1 ``experiments/``), one module per paper.
+
+A runner puts data, a model of :mod:`freqlearn.nets` and the training loop of
+:mod:`freqlearn.train` together and returns plain arrays (trials on axis 0) for a notebook
+to plot and check; models stay in ``nets`` and closed forms in ``theory``.
+
+- ``fl.experiments.pinson``   — pure cosines, sums of cosines, shapes, paper-scale cost (P3–P7)
+- ``fl.experiments.ingrosso`` — online NLGP/GP committees, finite data, CP factors (I2–I6)
+"""
+
+from . import ingrosso, pinson
+
+__all__ = ["ingrosso", "pinson"]
