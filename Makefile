@@ -1,6 +1,7 @@
 # The book's two commands (see README.md):
-#   make book   — set up .venv, execute every notebook at the preset (BOOK_PRESET, default
-#                 quick) and build the HTML book into _build/html; fails on any error/warning.
+#   make book   — set up .venv, execute every changed notebook at the preset (BOOK_PRESET,
+#                 default quick), JOBS at a time, and build the HTML book into _build/html;
+#                 fails on any error/warning.
 #   make test   — set up .venv, run the unit tests and execute every notebook with nbval.
 # Both create .venv when it is missing and install what they need into it, at the versions
 # locked in constraints.txt (regenerate with `make lock`).
@@ -156,6 +157,7 @@ book: $(STAMP) _build/_extra/_static/mathjax/tex-chtml.js
 	  echo "preset changed to $(PRESET): clearing the execution cache and claims"; \
 	  rm -rf _build/.jupyter_cache _build/jupyter_execute _build/claims _build/benchmarks _build/html; \
 	fi; echo "$(PRESET)" > _build/.preset
+	$(BIN)/python -m freqlearn.booktools execute -j $(JOBS)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "Book built: _build/html/index.html"
 

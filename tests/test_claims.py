@@ -187,6 +187,16 @@ def test_claims_dir_env_override(root, tmp_path_factory, monkeypatch):
     assert len(cl.load_all()) == 1
 
 
+def test_relative_claims_dir_is_taken_from_the_root(root, tmp_path, monkeypatch):
+    """A notebook runs in its own folder: a relative FREQLEARN_CLAIMS_DIR must not follow it."""
+    (root / "_toc.yml").write_text("root: intro\n")
+    sub = root / "book" / "chap"
+    sub.mkdir(parents=True)
+    monkeypatch.chdir(sub)
+    monkeypatch.setenv("FREQLEARN_CLAIMS_DIR", "_build/variants/x")
+    assert cl.claims_dir() == root / "_build" / "variants" / "x"
+
+
 def test_report_raises_on_fail_but_still_writes(root):
     c = Claims("chap/bad", preset="quick")
     c.at_least("X1", "speed-up", measured=3.0, expected=20.0)
@@ -698,3 +708,13 @@ def test_benchmarks_written_apart_and_not_baselined(root):
     assert b[0]["unit"] == "s" and b[0]["notebook"] == "chap/bench"
     rows = _file(root, "chap/bench")["claims"]
     assert [r["claim"] for r in rows] == ["ok"]  # benchmarks are not claims
+
+
+def test_a_reconstructed_chapter_never_claims_the_papers_data(root):
+    c = Claims("ricci-merger-goldt2026/data", preset="quick")
+    with pytest.raises(ValueError, match="abstract"):
+        c.holds("R2", "x", value=True, data="paper")
+    c.data = "synthetic"
+    c.holds("R2", "y", value=True)
+    board = cl.scoreboard_rows(c.to_json())
+    assert [r[2] for r in board["tested"]] == ["synthetic (reconstruction)"]

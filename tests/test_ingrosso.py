@@ -266,3 +266,83 @@ def test_width_match_and_its_permutation_null():
     assert null.shape == (23,) and np.all(null > 0)  # every mismatched assignment differs
     flat = np.full(4, 2.0)
     assert th.width_match(flat, cp) > 0.3
+
+
+def test_clipped_spectrum_gives_the_gp_the_actual_covariance():
+    """Review point 6: a non-PSD periodised kernel is clipped; NLGP and GP then share the
+    covariance the NLGP samples really have, and the change from the arcsine law is said."""
+    L = 20
+    with pytest.warns(UserWarning, match="not positive semidefinite"):
+        s = nlgp.NLGP(L, (0.1 * L, 0.2 * L), 3.0, dim=2)
+    with pytest.warns(UserWarning):
+        gp = nlgp.NLGP(L, (0.1 * L, 0.2 * L), 3.0, dim=2, gaussian=True)
+    assert 1e-4 < s.clipped < 1e-3 and 5e-4 < s.covariance_change < 5e-3
+    nominal = np.stack([nlgp.x_cov_row(L, xi, 3.0, dim=2) for xi in s.xis])
+    assert np.abs(s.covariance_rows() - nominal).max() == pytest.approx(s.covariance_change)
+    # the GP sampler's spectrum is the actual input covariance's (push the identity through)
+    D = gp.D
+    e = torch.eye(D, dtype=torch.float64).reshape(D, L, L)
+    M = torch.fft.irfftn(torch.fft.rfftn(e, dim=(-2, -1)) * gp._sqrt[1], s=(L, L),
+                         dim=(-2, -1)).reshape(D, D).numpy()
+    C = nlgp.cov_matrix(s.covariance_rows()[1])
+    assert np.abs(M.T @ M - C).max() < 1e-10
+    assert np.abs(M.T @ M - nlgp.cov_matrix(nominal[1])).max() > 5e-4  # it is not the nominal
+    # the NLGP's own latent field has the clipped covariance: the arcsine law of it is C
+    n = 100_000
+    x = s.sample_class(torch.ones(n, dtype=torch.long), torch.Generator().manual_seed(3))
+    emp = (x[:, :1] * x).mean(0).numpy()
+    se = (x[:, :1] * x).std(0).numpy() / np.sqrt(n)
+    assert np.max(np.abs(emp - s.covariance_rows()[1].ravel()) / se) < 5.5
+
+
+def test_no_clipping_no_warning_and_clip_tol_checked():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = nlgp.NLGP(100, (1.0, 3.0), 3.0)
+    assert s.clipped == 0.0 and s.covariance_change < 1e-12
+    for bad in (-1.0, float("nan"), "1e-3", True):
+        with pytest.raises(ValueError, match="clip_tol"):
+            nlgp.NLGP(16, (1.0, 2.0), clip_tol=bad)
+
+
+def test_committee_authors_init_and_checks():
+    from freqlearn.nets.committee import Committee
+
+    g = torch.Generator().manual_seed(0)
+    net = Committee(2, 10, 400, generator=g, w_std=0.1, b0="pm")
+    assert net.b[:, :5].eq(1).all() and net.b[:, 5:].eq(-1).all()
+    assert abs(net.W.var().item() * 400 - 0.01) < 2e-3      # variance 0.01/D
+    with pytest.raises(ValueError, match="b0"):
+        Committee(1, 4, 8, b0="plus")
+    with pytest.raises(ValueError, match="w_std"):
+        Committee(1, 4, 8, w_std=0)
+
+
+def test_authors_lr_gives_their_per_sample_step():
+    """The authors move effective W and b by (2η/D)·e·σ'(h)·x per sample."""
+    from freqlearn.experiments import ingrosso as E
+    from freqlearn.nets.committee import Committee
+
+    K, D, eta, B = 8, 50, 0.05, 4
+    net = Committee(1, K, D, generator=torch.Generator().manual_seed(1), b0="pm", w_std=0.1)
+    x = torch.randn(1, B, D, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    y = torch.tensor([[1.0, -1.0, 1.0, -1.0]], dtype=torch.float64)
+    W0, b0 = net.W.clone(), net.b.clone()
+    h = net.preact(x)
+    e = net.forward(x) - y
+    ds = math.sqrt(2 / math.pi) * torch.exp(-0.5 * h * h)
+    want_W = W0 - (2 * eta / D) * torch.einsum("tn,tnk,tnd->tkd", e, ds, x)
+    want_b = b0 - (2 * eta / D) * (e[..., None] * ds).sum(1)
+    net.sgd_step(x, y, E.authors_lr(eta, K, D, batch=B))
+    assert torch.allclose(net.W, want_W, atol=1e-13) and torch.allclose(net.b, want_b, atol=1e-13)
+
+
+def test_best_threshold_accuracy():
+    from freqlearn.experiments.ingrosso import best_threshold_accuracy
+
+    y = torch.tensor([[-1.0, -1.0, 1.0, 1.0], [1.0, 1.0, 1.0, -1.0]])
+    phi = torch.tensor([[0.1, 0.2, 0.3, 0.4], [0.0, 0.1, 0.2, 0.3]])  # offset / inverted
+    acc = best_threshold_accuracy(phi, y)
+    assert acc.tolist() == [1.0, 0.75]  # row 1: perfect above 0.2; row 2: all +1 beats any cut

@@ -185,3 +185,56 @@ def test_half_time_ratio_uses_trial_mean_curves():
     assert np.isnan(th.half_time_ratio(t, slow, fast, [1.0], groups=4)[0, 0])
     with pytest.raises(ValueError, match="groups must divide"):
         th.half_time_ratio(t, slow, fast, [1.0], groups=3)
+
+
+def test_wta_minimal_norm_and_exponent_by_hand():
+    n = 4
+    phis = np.zeros((2, n * n), complex)
+    phis[0, [1, 3]] = 0.5          # mode 0: one ± pair
+    phis[0, [5, 15]] = 0.35        # and a runner-up pair, r = 0.7
+    phis[1, [2, 14]] = 0.25j       # mode 1: a single pair (already winner-takes-all)
+    s, Sxx = np.array([2.0, 1.0]), np.array([0.5, 4.0])
+    want = 2 * 2.0 / (n * 0.5 * 0.5) + 2 * 1.0 / (n * 4.0 * 0.25)
+    assert th.wta_minimal_norm(phis, s, Sxx, n) == pytest.approx(want, rel=1e-12)
+    assert th.wta_excess_exponent(phis) == pytest.approx(2 * (1 - 0.7), rel=1e-9)
+    with pytest.raises(ValueError, match="runner-up"):
+        th.wta_excess_exponent(phis[1:])
+    with pytest.raises(ValueError, match="length p"):
+        th.wta_minimal_norm(phis, s[:1], Sxx, n)
+    with pytest.raises(ValueError, match="non-zero"):
+        th.wta_minimal_norm(np.zeros((2, n * n)), s, Sxx, n)
+
+
+@pytest.mark.slow
+def test_trained_norm_approaches_the_wta_minimum_from_above():
+    from freqlearn.experiments import pinson as E
+
+    r = E.sums_min_norm(sigmas=(1e-6, 1e-9), T=2, budget=1600, lr=1e-4, generator_seed=5)
+    assert np.allclose(r["a_over_s"], 1.0, atol=1e-6)        # converged: A = diag(s)
+    assert r["excess"].min() >= 0                             # never below the minimum
+    assert np.all(r["excess"][1] < 0.1 * r["excess"][0])      # and approaching it as σ → 0
+    slope = np.log(r["excess"][0] / r["excess"][1]) / np.log(1e3)
+    assert np.allclose(slope, r["exponent"], rtol=0.1)
+
+
+def test_mode_pair_shares_by_hand():
+    n = 8
+    js = np.array([fl.fourier.freq_index(0, 1, n), fl.fourier.freq_index(0, 7, n),   # low
+                   fl.fourier.freq_index(3, 0, n), fl.fourier.freq_index(5, 0, n)])  # high
+    mode_of = np.zeros(4, int)
+    phi_j = np.array([0.2, 0.2, 0.5, 0.5])          # the high pair is dominant
+    u = np.array([[0.1, 0.1, 0.4, 0.4], [0.3, 0.3, 0.2, 0.2]])
+    r = th.mode_pair_shares(u, js, mode_of, phi_j, n)
+    assert np.allclose(r["dominant"][:, 0], [0.8, 0.4]) and np.allclose(r["lowest"][:, 0],
+                                                                       [0.2, 0.6])
+    assert r["winner_is_dominant"][:, 0].tolist() == [True, False]
+    with pytest.raises(ValueError, match="length J"):
+        th.mode_pair_shares(u[:, :3], js, mode_of, phi_j, n)
+
+
+def test_shapes_invert_is_the_complement():
+    X, _ = D.shapes(32)
+    Xi, _ = D.shapes(32, invert=True)
+    assert np.array_equal(Xi, 1.0 - X)
+    with pytest.raises(TypeError, match="invert"):
+        D.shapes(32, invert=1)

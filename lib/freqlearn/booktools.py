@@ -8,18 +8,30 @@
                                                 into ``_config.yml`` (``repository.url``),
                                                 every notebook's Colab install cell and the
                                                 ``.ipynb`` twins.
+``python -m freqlearn.booktools execute [-j N]`` execute every notebook whose code changed,
+                                                N at a time, into the execution cache that
+                                                ``jupyter-book build`` reads (``make book``).
+
+Why ``execute``: Jupyter Book 1 executes the notebooks of a ``cache`` build one after another
+in its own process. myst-nb finds an executed notebook in jupyter-cache by a hash of the
+notebook's code cells and kernelspec, whoever executed it; so running the stale notebooks in
+parallel worker processes first, and storing them in the same cache exactly as myst-nb does
+(``myst_nb.core.execute.cache``), leaves the build nothing to execute. The longest notebooks
+(by their last recorded run time) start first, so the workers finish together.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 __all__ = ["toc_files", "is_notebook", "notebooks", "twin", "sync_ipynb", "screenshots",
-           "repository_url", "install_url", "set_repo"]
+           "repository_url", "install_url", "set_repo", "execute"]
 
 #: a GitHub repository URL, as ``_config.yml`` and the Colab install cells name it
 REPO_URL = re.compile(r"https://github\.com/[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.-]+")
@@ -171,6 +183,101 @@ def screenshots(outdir: str | Path, root: Path | None = None) -> list[Path]:
     return shots
 
 
+def _read_notebook(path: Path):
+    """The notebook as myst-nb reads a MyST text notebook (same cells, same cache hash)."""
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    return read_myst_markdown_notebook(path.read_text(encoding="utf-8"), add_source_map=True,
+                                       path=str(path))
+
+
+def _execute_one(path: str, timeout: int, threads: int):
+    """Worker: execute one notebook in its own folder (as myst-nb's ``run_in_temp: false``)."""
+    import nbformat
+    from jupyter_cache.executors.utils import single_nb_execution
+
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(var, str(threads))
+    nb = _read_notebook(Path(path))
+    res = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout,
+                              allow_errors=False, meta_override=True)
+    return path, nbformat.writes(res.nb), res.time, res.exc_string
+
+
+def _cache_path(root: Path) -> Path:
+    return root / "_build" / ".jupyter_cache"
+
+
+def _last_runtimes(cache) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for rec in cache.list_cache_records():
+        t = (rec.data or {}).get("execution_seconds")
+        if isinstance(t, (int, float)):
+            out[str(Path(rec.uri).resolve())] = max(out.get(str(Path(rec.uri).resolve()), 0), t)
+    return out
+
+
+def execute(jobs: int | None = None, root: Path | None = None, timeout: int = 1200,
+            paths=None) -> tuple[list[str], list[str]]:
+    """Execute the stale notebooks ``jobs`` at a time into the book's execution cache.
+
+    ``jobs`` defaults to the number of CPUs; each kernel gets ``cpus // jobs`` threads
+    unless ``OMP_NUM_THREADS`` is set. Returns ``(executed, failed)`` notebook paths; a
+    failed notebook is not cached, so the build that follows executes it again and reports
+    the error with its traceback.
+    """
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    root = Path(root) if root is not None else _root()
+    cpus = os.cpu_count() or 1
+    jobs = cpus if jobs is None else jobs
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be an integer ≥ 1; got {jobs!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
+        raise ValueError(f"timeout must be an integer number of seconds ≥ 1; got {timeout!r}")
+    cache = get_cache(str(_cache_path(root)))
+    stale = []
+    for path in (notebooks(root) if paths is None else [Path(p) for p in paths]):
+        try:
+            cache.match_cache_notebook(_read_notebook(path))
+        except KeyError:
+            stale.append(path.resolve())
+    last = _last_runtimes(cache)
+    stale.sort(key=lambda p: -last.get(str(p), float("inf")))
+    if not stale:
+        print("execute: every notebook is in the cache")
+        return [], []
+    threads = max(1, cpus // jobs)
+    print(f"execute: {len(stale)} notebook(s), {jobs} at a time, {threads} thread(s) each",
+          flush=True)
+    executed, failed = [], []
+    t0 = time.perf_counter()
+    with cf.ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+        futures = [pool.submit(_execute_one, str(p), timeout, threads) for p in stale]
+        for fut in cf.as_completed(futures):
+            path, text, secs, err = fut.result()
+            rel = os.path.relpath(path, root)
+            if err:
+                failed.append(path)
+                tail = "\n".join(err.strip().splitlines()[-15:])
+                print(f"  FAILED {rel} after {secs:.0f} s:\n{tail}", flush=True)
+                continue
+            cache.cache_notebook_bundle(
+                CacheBundleIn(nbformat.reads(text, as_version=4), path,
+                              data={"execution_seconds": secs}),
+                check_validity=False, overwrite=True)
+            executed.append(path)
+            print(f"  {rel}: {secs:.0f} s", flush=True)
+    print(f"execute: {len(executed)} executed, {len(failed)} failed, "
+          f"{time.perf_counter() - t0:.0f} s wall", flush=True)
+    return executed, failed
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["sync-ipynb"]:
@@ -184,8 +291,18 @@ def main(argv=None) -> int:
         for p in set_repo(argv[1]):
             print(f"wrote {p}")
         return 0
-    print("usage: python -m freqlearn.booktools sync-ipynb | screenshots DIR | set-repo URL",
-          file=sys.stderr)
+    if argv[:1] == ["execute"]:
+        import argparse
+
+        ap = argparse.ArgumentParser(prog="python -m freqlearn.booktools execute")
+        ap.add_argument("-j", "--jobs", type=int, default=None)
+        ap.add_argument("--timeout", type=int, default=1200)
+        ap.add_argument("paths", nargs="*")
+        a = ap.parse_args(argv[1:])
+        _, failed = execute(a.jobs, timeout=a.timeout, paths=a.paths or None)
+        return 1 if failed else 0
+    print("usage: python -m freqlearn.booktools sync-ipynb | screenshots DIR | set-repo URL | "
+          "execute [-j N] [PATH...]", file=sys.stderr)
     return 2
 
 

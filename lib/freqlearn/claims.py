@@ -146,11 +146,16 @@ def repo_root(start: str | os.PathLike | None = None) -> Path | None:
 
 
 def claims_dir() -> Path:
-    """Where claims JSON goes: ``FREQLEARN_CLAIMS_DIR``, else ``<root>/_build/claims``."""
+    """Where claims JSON goes: ``FREQLEARN_CLAIMS_DIR``, else ``<root>/_build/claims``.
+
+    A relative ``FREQLEARN_CLAIMS_DIR`` is taken from the book's root (a notebook runs in
+    its own folder, so the working directory would scatter the claims over the chapters).
+    """
     env = os.environ.get("FREQLEARN_CLAIMS_DIR", "").strip()
-    if env:
-        return Path(env).expanduser()
     root = repo_root() or Path.cwd()
+    if env:
+        p = Path(env).expanduser()
+        return p if p.is_absolute() else root / p
     return root / "_build" / "claims"
 
 
@@ -386,6 +391,15 @@ def _fmt(v) -> str:
     return "—" if v is None else str(v)
 
 
+#: chapters that reconstruct a paper known only from its abstract: nothing there runs on
+#: "the paper's data", and the scoreboard marks every row as a reconstruction
+RECONSTRUCTIONS = ("ricci-merger-goldt2026",)
+
+
+def _reconstruction(notebook: str) -> bool:
+    return str(notebook).split("/")[0] in RECONSTRUCTIONS
+
+
 def _status(kind: str, data: str, scale: str) -> str:
     if kind == "identity":
         return "identity"
@@ -468,6 +482,10 @@ class Claims:
         data = data if data is not None else self.data
         if data is not None and data not in DATA:
             raise ValueError(f"data must be one of {DATA} or None; got {data!r}")
+        if data == "paper" and _reconstruction(self.notebook):
+            raise ValueError(f"{self.notebook} reconstructs its paper from the abstract: no "
+                             "data of the paper's exists, so data='paper' is refused (use "
+                             "'synthetic' for our generator, 'stand-in' for natural images)")
         data = data or "unspecified"
         scale = self.scale or ("paper" if self.preset == "paper" else "reduced")
         known = self.known.get(f"{id}|{claim}", "")
@@ -1208,7 +1226,8 @@ def scoreboard_rows(rows: list[dict], *, seeds: dict | None = None,
             psha = paper.get(nb, {}).get("provenance", {}).get("notebook_sha256")
             if psha and sha.get(nb) and psha != sha[nb]:
                 pv += " †"
-        out[status].append([r["id"], r["claim"], r["data"], _measured_cell(r),
+        data = r["data"] + (" (reconstruction)" if _reconstruction(nb) else "")
+        out[status].append([r["id"], r["claim"], data, _measured_cell(r),
                             _expected_cell(r), _null_cell(r), qv, pv, nb])
         per_id.setdefault(r["id"], []).append((q, p, status))
     for cid, title in catalog.items():

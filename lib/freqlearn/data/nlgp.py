@@ -19,12 +19,23 @@ covariance exactly, ``C^x_ij = (2/π) arcsin(g² C^z_ij / (1+g²)) / Z²``, whic
 Sampling uses the FFT: a circulant covariance ``C = F* diag(λ) F`` is sampled as
 ``irfft(√λ · rfft(e))`` for white noise ``e`` — O(D log D) per sample, batched over any
 leading shape, never a Cholesky factor or a per-sample multivariate normal.
+
+**Clipping.** A periodised Gaussian kernel is not positive semidefinite when ξ is not small
+against L (in 2D at the book's ξ = 0.2L its most negative eigenvalue is 2e-4 of the largest
+at L = 20, 7e-3 at L = 10): such a spectrum cannot be sampled, and the sampler clips it at 0.
+The latent field then has the covariance of the clipped spectrum, not the nominal one, and
+by the arcsine law so does the input. :class:`NLGP` computes that *actual* covariance
+(:meth:`NLGP.covariance_rows`), gives it to the Gaussian control — so NLGP and GP share
+their covariance exactly, as the paper's comparison needs — records how far it is from the
+nominal arcsine-law covariance (``NLGP.covariance_change``) and warns when that exceeds
+``clip_tol`` (default 1e-4, below the Monte-Carlo resolution of any run of the book).
 Labels: class 0 (``xis[0]``, the shorter length ξ₋) has y = −1, class 1 has y = +1.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -149,8 +160,14 @@ class NLGP:
     ``L``: side (an integer ≥ 1); ``dim`` 1 (D = L) or 2 (D = L², row-major); ``xis``:
     (ξ₋, ξ₊), exactly one correlation length ≥ 0 per class (0 = white noise, ∞ allowed);
     ``g``: gain, non-zero and finite; ``gaussian``: draw the GP control with the same
-    covariance instead; ``dtype``: ``torch.float32`` or ``torch.float64``.
+    covariance instead; ``dtype``: ``torch.float32`` or ``torch.float64``; ``clip_tol``:
+    warn when clipping a non-positive latent spectrum moves the input covariance further
+    than this from the nominal arcsine law (see the module docstring).
     Bad arguments are refused here, before anything is sampled.
+
+    After construction: ``clipped`` (the most negative latent eigenvalue over the largest; 0
+    when nothing is clipped) and ``covariance_change`` (max |actual − nominal| over the
+    entries of the input covariances).
     """
 
     L: int
@@ -159,19 +176,45 @@ class NLGP:
     dim: int = 1
     gaussian: bool = False
     dtype: torch.dtype = torch.float64
+    clip_tol: float = 1e-4
 
     def __post_init__(self):
         self._check()
         self.D = self.L**self.dim
         self.shape = (self.L,) * self.dim
-        rows = [z_cov_row(self.L, xi, self.dim) if not self.gaussian
-                else x_cov_row(self.L, xi, self.g, self.dim) for xi in self.xis]
-        spec = np.stack([np.fft.rfftn(r).real for r in rows])
+        zspec = np.stack([np.fft.rfftn(z_cov_row(self.L, xi, self.dim)).real
+                          for xi in self.xis])
         # a periodised Gaussian kernel is not positive definite when ξ is comparable to L:
         # record how much negative spectrum is clipped (0 for the paper's settings)
-        self.clipped = float(np.clip(-spec, 0, None).max() / spec.max())
-        self._sqrt = torch.as_tensor(np.sqrt(np.clip(spec, 0, None)), dtype=self.dtype)
+        self.clipped = float(np.clip(-zspec, 0, None).max() / zspec.max())
+        zspec = np.clip(zspec, 0, None)
+        axes = tuple(range(1, self.dim + 1))
+        self._z_rows = np.fft.irfftn(zspec, s=self.shape, axes=axes)  # what is sampled
+        self._x_rows = self._arcsine(self._z_rows)
+        nominal = np.stack([x_cov_row(self.L, xi, self.g, self.dim) for xi in self.xis])
+        self.covariance_change = float(np.abs(self._x_rows - nominal).max())
+        if self.covariance_change > self.clip_tol:
+            warnings.warn(
+                f"NLGP(L={self.L}, xis={tuple(self.xis)}, dim={self.dim}): the latent "
+                f"covariance is not positive semidefinite (most negative eigenvalue "
+                f"{self.clipped:.2g} of the largest); clipping it moves the input covariance "
+                f"by up to {self.covariance_change:.2g} from the arcsine law (clip_tol="
+                f"{self.clip_tol:g}). NLGP and its Gaussian control still share the actual "
+                "covariance (covariance_rows()); for the nominal one, take a larger L or "
+                "shorter correlation lengths.", UserWarning, stacklevel=3)
+        if self.gaussian:
+            spec = np.clip(np.fft.rfftn(self._x_rows, axes=axes).real, 0, None)
+        else:
+            spec = zspec
+        self._sqrt = torch.as_tensor(np.sqrt(spec), dtype=self.dtype)
         self._scale = 1.0 / math.sqrt(float(Z2(self.g)))
+
+    def _arcsine(self, z_rows: np.ndarray) -> np.ndarray:
+        """Input covariance rows of x = erf(g z/√2)/Z(g) for latent rows ``z_rows`` (whose
+        zero lag, the latent variance, is 1 unless clipping changed it)."""
+        g2 = self.g**2
+        c0 = z_rows.reshape(len(z_rows), -1)[:, :1].reshape((-1,) + (1,) * self.dim)
+        return 2 / np.pi * np.arcsin(g2 * z_rows / (1 + g2 * c0)) / Z2(self.g)
 
     def _check(self) -> None:
         chk.integer(self.L, "L", minimum=1)
@@ -192,14 +235,19 @@ class NLGP:
             _xi(xi, f"xis[{k}]")
         _gain(self.g)
         chk.boolean(self.gaussian, "gaussian")
+        if (isinstance(self.clip_tol, bool) or not isinstance(self.clip_tol, (int, float))
+                or not self.clip_tol >= 0):
+            raise ValueError(f"clip_tol must be a number ≥ 0; got {self.clip_tol!r}")
         if self.dtype not in (torch.float32, torch.float64):
             raise TypeError(f"dtype must be torch.float32 or torch.float64; got {self.dtype!r}")
         # spectra, covariance rows and their FFTs: a few float64 arrays of D entries
         chk.fits(8.0 * 8 * float(self.L) ** dim, f"NLGP(L={self.L}, dim={dim})")
 
     def covariance_rows(self) -> np.ndarray:
-        """First rows of C^x for the classes (the same for NLGP and GP by construction)."""
-        return np.stack([x_cov_row(self.L, xi, self.g, self.dim) for xi in self.xis])
+        """First rows of the input covariance C^x the samples have, per class — the same for
+        NLGP and GP by construction; the arcsine-law :func:`x_cov_row` unless the latent
+        spectrum had to be clipped (``covariance_change`` says by how much it differs)."""
+        return self._x_rows.copy()
 
     def covariances(self) -> np.ndarray:
         """Dense input covariances C^μ, shape (M, D, D)."""

@@ -19,7 +19,8 @@ import numpy as np
 
 from . import _checks as chk
 
-__all__ = ["PURE_COSINES", "SUMS_DEFAULT", "cosine_image", "pure_cosines", "sums_of_cosines",
+__all__ = ["PURE_COSINES", "SUMS_DEFAULT", "SUMS_HIGH", "cosine_image", "pure_cosines",
+           "sums_of_cosines",
            "shapes", "SHAPES"]
 
 #: SI I.1: frequency pairs and amplitudes of the pure-cosines experiment (n = 16).
@@ -32,6 +33,14 @@ PURE_COSINES = {"n": 16, "pairs": [(0, 0), (5, 2), (1, 7), (0, 4)],
 SUMS_DEFAULT = {"n": 64, "classes": [
     [(1, 2, 1.0, 0.3), (3, 5, 0.7, -1.1), (6, 1, 0.45, 2.0), (2, 9, 0.25, 0.7)],
     [(4, 3, 0.8, -0.4), (1, 7, 0.55, 1.3), (8, 6, 0.35, -2.2), (5, 12, 0.2, 0.9)],
+]}
+
+#: The same frequencies with the amplitudes reordered so that each class's *highest*
+#: frequency |k| is its dominant term and its lowest the weakest: a dominant-frequency bias
+#: and a low-frequency bias now predict different winners (review of P4, item 3).
+SUMS_HIGH = {"n": 64, "classes": [
+    [(1, 2, 0.25, 0.3), (3, 5, 0.45, -1.1), (6, 1, 0.7, 2.0), (2, 9, 1.0, 0.7)],
+    [(4, 3, 0.2, -0.4), (1, 7, 0.35, 1.3), (8, 6, 0.55, -2.2), (5, 12, 0.8, 0.9)],
 ]}
 
 SHAPES = ("circle", "octagon", "square", "star")
@@ -131,12 +140,15 @@ def _polygon_mask(n, xs, ys):
     return M
 
 
-def shapes(n: int = 64, size: float = 0.34):
+def shapes(n: int = 64, size: float = 0.34, *, invert: bool = False):
     """Fig. 2: filled circle, octagon, square and star, centred, radius ``size·n``.
 
     ``n`` is an integer ≥ 2 and ``0 < size ≤ 0.5`` (the circle must fit in the frame); the
-    four shapes must come out non-empty and distinct, else ``n`` is too small.
+    four shapes must come out non-empty and distinct, else ``n`` is too small. White (1)
+    shapes on black (0), or with ``invert=True`` black shapes on white (``1 − X``): the paper
+    does not say which, and the polarity sets how constant mode 0 is (its d₀).
     """
+    invert = chk.boolean(invert, "invert")
     n = chk.integer(n, "n", minimum=2)
     size = chk.real(size, "size", minimum=0.0, strict=True)
     if size > 0.5:
@@ -159,4 +171,4 @@ def shapes(n: int = 64, size: float = 0.34):
     if (flat.sum(1) == 0).any() or len({r.tobytes() for r in flat}) < 4:
         raise ValueError(f"shapes of radius size·n = {r:.3g} px on a {n}×{n} grid are empty "
                          f"or not distinct; use a larger n or size")
-    return X[:, None], np.eye(4)
+    return (1.0 - X if invert else X)[:, None], np.eye(4)

@@ -22,26 +22,49 @@ from ..data.nlgp import NLGP
 from ..nets.committee import Committee, ipr, train_finite
 from ..theory import ingrosso as _th
 
-__all__ = ["online_nlgp_vs_gp", "finite_data", "class_samples", "leading_cp", "few_threads"]
+__all__ = ["online_nlgp_vs_gp", "finite_data", "class_samples", "leading_cp", "few_threads",
+           "INITS", "authors_lr", "best_threshold_accuracy"]
 
 
 few_threads = _th.few_threads
 
 
+#: initial conditions: the paper's Methods (W ~ N(0, 1/D), b = 0) and the authors' code
+#: (W ~ N(0, 0.01/D), biases +1 on half the units and −1 on the other half)
+INITS = {"methods": {"w_std": 1.0, "b0": 0.0}, "authors": {"w_std": 0.1, "b0": "pm"}}
+
+
+def authors_lr(eta: float, K: int, D: int, batch: int = 1) -> float:
+    """The book's ``lr`` for the authors' per-sample step 2η/D on W and b.
+
+    Their code trains (φ − y)² (twice the book's ½(φ − y)²), scales fc1's rate by K for
+    v = 1/K and uses x·W/√D, so each sample moves the effective weights and biases by
+    (2η/D)·e·σ'(h)·x; the book's committee moves them by lr·v_k·e·σ'(h)·x with v_k = 1/K
+    per sample of a batch-mean step. Hence lr = batch · 2ηK/D.
+    """
+    return batch * 2.0 * eta * K / D
+
+
 def online_nlgp_vs_gp(*, L, xis, g, K, lr, batch, steps, trials, n_test, generator,
                       dim=1, n_record=30, weight_decay=0.0, get=True, keep_w=False,
-                      dtype=torch.float64, checkpoint=None):
+                      dtype=torch.float64, checkpoint=None, init="methods"):
     """Online SGD on NLGP (trials 0..R-1) and GP (trials R..2R-1), one tensor of 2R nets.
 
     ``lr`` is the step size of the batch-mean gradient; with ``batch`` fresh samples per step
-    this matches per-sample SGD at rate ``lr / batch``. ``checkpoint``: a path, ``False`` or
-    ``None`` (automatic, :func:`freqlearn.train.resolve_checkpoint`).
-    Returns a dict of arrays indexed [time, data set (0 NLGP, 1 GP), trial, ...].
+    this matches per-sample SGD at rate ``lr / batch`` (:func:`authors_lr` converts the
+    authors' η). ``init``: ``"methods"`` or ``"authors"`` (:data:`INITS`). ``checkpoint``: a
+    path, ``False`` or ``None`` (automatic, :func:`freqlearn.train.resolve_checkpoint`).
+    Returns a dict of arrays indexed [time, data set (0 NLGP, 1 GP), trial, ...], with the
+    biases ``b`` and the class-conditional mean outputs ``mean_pos``/``mean_neg`` on the test
+    set over training, and ``acc_opt``, the accuracy at the best threshold on φ (separates a
+    shifted output from a failure to discriminate).
     """
+    if init not in INITS:
+        raise ValueError(f"init must be one of {sorted(INITS)}; got {init!r}")
     ck = _train.resolve_checkpoint(checkpoint, "online_nlgp_vs_gp", key=dict(
         L=L, xis=xis, g=g, K=K, lr=lr, batch=batch, steps=steps, trials=trials, n_test=n_test,
         generator=generator, dim=dim, n_record=n_record, weight_decay=weight_decay,
-        dtype=dtype))
+        dtype=dtype, **({} if init == "methods" else {"init": init})))
     R = trials
     S = [NLGP(L, xis, g, dim=dim, dtype=dtype),
          NLGP(L, xis, g, dim=dim, gaussian=True, dtype=dtype)]
@@ -54,10 +77,15 @@ def online_nlgp_vs_gp(*, L, xis, g, K, lr, batch, steps, trials, n_test, generat
     test = sample(n_test)
     x_nl = test[0][:R].repeat(2, 1, 1)  # NLGP test inputs for every net (GP nets on NLGP)
     y_nl = test[1][:R].repeat(2, 1)
-    net = Committee(2 * R, K, D, generator=generator, dtype=dtype)
+    net = Committee(2 * R, K, D, generator=generator, dtype=dtype, **INITS[init])
 
     def sq(x, y):
         return (net.forward(x) - y) ** 2
+
+    def class_mean(sign):
+        phi, y = net.forward(test[0]), test[1]
+        m = (y == sign).to(phi.dtype)
+        return (phi * m).sum(-1) / m.sum(-1)
 
     metrics = {
         "ipr": lambda: ipr(net.W),
@@ -65,6 +93,9 @@ def online_nlgp_vs_gp(*, L, xis, g, K, lr, batch, steps, trials, n_test, generat
         "pmse_se": lambda: sq(*test).std(-1) / np.sqrt(n_test),
         "pmse_on_nlgp": lambda: sq(x_nl, y_nl).mean(-1),
         "acc": lambda: net.accuracy(*test),
+        "acc_opt": lambda: best_threshold_accuracy(net.forward(test[0]), test[1]),
+        "mean_pos": lambda: class_mean(1.0),
+        "mean_neg": lambda: class_mean(-1.0),
         "W": lambda: net.W.clone(),
         "b": lambda: net.b.clone(),
         "v": lambda: net.v.clone(),
@@ -81,7 +112,8 @@ def online_nlgp_vs_gp(*, L, xis, g, K, lr, batch, steps, trials, n_test, generat
                    desc="online SGD (NLGP + GP)", checkpoint=ck)
     h = rec.history
     out = {"t": rec.t * batch / D, "D": D}
-    for k in ("ipr", "pmse", "pmse_se", "pmse_on_nlgp", "acc"):
+    for k in ("ipr", "pmse", "pmse_se", "pmse_on_nlgp", "acc", "acc_opt", "mean_pos",
+              "mean_neg", "b"):
         a = h[k]
         out[k] = a.reshape(a.shape[0], 2, R, *a.shape[2:])
     if get:
@@ -93,6 +125,20 @@ def online_nlgp_vs_gp(*, L, xis, g, K, lr, batch, steps, trials, n_test, generat
     if keep_w:
         out["W"] = h["W"].reshape(-1, 2, R, K, *S[0].shape)
     return out
+
+
+def best_threshold_accuracy(phi, y):
+    """Accuracy of sign(φ − θ) at the best threshold θ, per trial: φ, y (T, n), y = ±1."""
+    order = torch.argsort(phi, dim=-1)
+    ys = torch.gather(y, -1, order)
+    n = y.shape[-1]
+    # predict +1 above the cut: correct = (# −1 at or below) + (# +1 above), cut after j items
+    neg_below = torch.cumsum((ys < 0).to(phi.dtype), -1)
+    pos_above = (ys > 0).to(phi.dtype).sum(-1, keepdim=True) - torch.cumsum(
+        (ys > 0).to(phi.dtype), -1)
+    best = torch.maximum((neg_below + pos_above).max(-1).values,
+                         (ys > 0).to(phi.dtype).sum(-1))  # cut before everything
+    return best / n
 
 
 def finite_data(*, L, xis, g, K, alpha, lr, batch, steps, trials, n_test, generator, dim=1,

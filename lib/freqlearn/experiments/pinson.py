@@ -13,7 +13,7 @@ from ..data import pinson as data
 from ..nets import pinson as nets
 from ..theory import pinson as th
 
-__all__ = ["cosines", "sums", "shapes", "paper_cost"]
+__all__ = ["cosines", "sums", "sums_min_norm", "shapes", "paper_cost"]
 
 
 def _diag(A):
@@ -71,19 +71,30 @@ def cosines(*, T, budget, lr, sigma=1e-5, mode="single", slow=1, generator, step
     return out
 
 
-def max_dev(run, net="cnn", theory="th", mean=False):
+def max_dev(run, net="cnn", theory="th", mean=False, groups=None):
     """max over trials, t of |a_sim − a_theory|/sα, per mode α (``mean``: of the trial means).
 
-    ``theory="th"``: Eq. 22 at t = 2N/p; ``"thc"``: at each trial's own clock 2·N_c(α)."""
+    ``theory="th"``: Eq. 22 at t = 2N/p; ``"thc"``: at each trial's own clock 2·N_c(α).
+    ``groups=G`` (with ``mean=True``): split the trials into G equal groups and return the
+    deviation of each group's mean, shape (G, p) — e.g. groups of the paper's 10 trials,
+    whose mean curve is what its figures plot."""
     s = run["svd"]["s"][None, :, None]
     a, b = run[f"a_{net}"], run[f"{theory}_{net}"]
+    if groups is not None:
+        if not mean or isinstance(groups, bool) or not isinstance(groups, int) or groups < 1 \
+                or len(a) % groups:
+            raise ValueError(f"groups must divide the {len(a)} trials and needs mean=True; "
+                             f"got groups={groups!r}, mean={mean!r}")
+        ga = a.reshape(groups, -1, *a.shape[1:]).mean(1)
+        gb = b.reshape(groups, -1, *b.shape[1:]).mean(1)
+        return (np.abs(ga - gb) / s).max(axis=2)
     if mean:
         a, b = a.mean(0, keepdims=True), b.mean(0, keepdims=True)
     return (np.abs(a - b) / s).max(axis=(0, 2))
 
 
 def sums(*, T, budget, lr, sigma=1e-5, generator, steps=80, mode="single", slow=1,
-         checkpoint=None):
+         checkpoint=None, classes=None):
     """SI I.2: sums of cosines (two classes, 64×64), random init σ; CNN only.
 
     Records A, the loss, |(Qk)_j|² on the support, kernel snapshots, and (W̄Q⁻¹)_{α,j} on
@@ -91,12 +102,16 @@ def sums(*, T, budget, lr, sigma=1e-5, generator, steps=80, mode="single", slow=
     (Eqs. 23–24) is integrated from each trial's growing-mode initial values and evaluated
     at t = 2N/p (``u_ode``, ``a_ode``) and, in single-sample mode, on each trial's own
     per-mode clock 2·N_c(α) (``a_clock``). ``checkpoint``: a path, ``False`` or ``None``
-    (automatic, :func:`freqlearn.train.resolve_checkpoint`). Returns a dict with the final net.
+    (automatic, :func:`freqlearn.train.resolve_checkpoint`). ``classes``: the dataset's
+    terms (default :data:`~freqlearn.data.pinson.SUMS_DEFAULT`, 64×64). Returns a dict with
+    the final net.
     """
-    ck = train.resolve_checkpoint(checkpoint, "sums", key=dict(
-        T=T, budget=budget, lr=lr, sigma=sigma, generator=generator, steps=steps, mode=mode,
-        slow=slow)) or False
-    X, Y = data.sums_of_cosines()
+    key = dict(T=T, budget=budget, lr=lr, sigma=sigma, generator=generator, steps=steps,
+               mode=mode, slow=slow)
+    if classes is not None:
+        key["classes"] = [list(map(float, t)) for cl in classes for t in cl]
+    ck = train.resolve_checkpoint(checkpoint, "sums", key=key) or False
+    X, Y = data.sums_of_cosines(classes)
     n = X.shape[-1]
     p = len(Y)
     svd = th.svd_yx(X, Y)
@@ -145,23 +160,51 @@ def sums(*, T, budget, lr, sigma=1e-5, generator, steps=80, mode="single", slow=
             "net": cnn, "n": n, "phis": phis}
 
 
+def sums_min_norm(*, sigmas, T, budget, lr, generator_seed):
+    """P8's real test: the norm of trained nets against the hard-WTA minimal norm, per σ.
+
+    For each initial scale σ, ``T`` nets are trained on the sums of cosines with the
+    class-averaged update (``mode="mean"``: the dynamics of Eq. 23 without draw noise) from
+    the *same* random directions (``generator_seed``), so σ only scales the start. Returns
+    ``excess`` (len(σ), T) = (‖k‖² + ‖W‖²)/min − 1, the final ``a/s`` (len(σ), T, p), the
+    minimum (:func:`~freqlearn.theory.pinson.wta_minimal_norm`) and the predicted exponent
+    (:func:`~freqlearn.theory.pinson.wta_excess_exponent`).
+    """
+    sigmas = [float(v) for v in sigmas]
+    if not sigmas or any(not (v > 0 and np.isfinite(v)) for v in sigmas):
+        raise ValueError(f"sigmas must be positive finite initial scales; got {sigmas}")
+    excess, fit = [], []
+    for sigma in sigmas:
+        r = sums(T=T, budget=budget, lr=lr, sigma=sigma, mode="mean", steps=4,
+                 generator=presets.generator(generator_seed), checkpoint=False)
+        net, svd, n = r["net"], r["svd"], r["n"]
+        norm2 = ((net.k.double() ** 2).flatten(1).sum(1)
+                 + (net.W.double() ** 2).flatten(1).sum(1)).numpy()
+        wta = th.wta_minimal_norm(r["phis"], svd["s"], svd["Sxx"], n)
+        excess.append(norm2 / wta - 1)
+        fit.append(r["a"][:, :, -1] / svd["s"])
+    return {"sigma": np.array(sigmas), "excess": np.array(excess), "a_over_s": np.array(fit),
+            "wta": wta, "exponent": th.wta_excess_exponent(r["phis"])}
+
+
 def train_steps(budget, n):
     """Linearly spaced record steps (the paper plots on a linear axis)."""
     return np.unique(np.round(np.linspace(0, budget, n)).astype(int))
 
 
 def shapes(*, T, budget, lr, n=64, sigma=1e-5, generator, steps=120, fc_rows=(0, 1, 2),
-           checkpoint=None):
+           checkpoint=None, invert=False):
     """SI I.3: geometric shapes, random init σ, CNN (λ) and FCNN (λ_FC = nλ).
 
     Records A, loss, |(Qk)_j|² and kernel snapshots (CNN) and three W¹ rows (FCNN).
     ``checkpoint``: a path, ``False`` or ``None`` (automatic,
-    :func:`freqlearn.train.resolve_checkpoint`); the two nets get ``-cnn``/``-fc`` files."""
+    :func:`freqlearn.train.resolve_checkpoint`); the two nets get ``-cnn``/``-fc`` files.
+    ``invert``: dark shapes on a light background (:func:`freqlearn.data.pinson.shapes`)."""
     key = dict(T=T, budget=budget, lr=lr, n=n, sigma=sigma, generator=generator, steps=steps,
-               fc_rows=fc_rows)
+               fc_rows=fc_rows, **({"invert": True} if invert else {}))
     ck = {part: train.resolve_checkpoint(checkpoint, "shapes", key=key, part=part) or False
           for part in ("cnn", "fc")}
-    X, Y = data.shapes(n)
+    X, Y = data.shapes(n, invert=invert)
     p = len(Y)
     svd = th.svd_yx(X, Y)
     st = train_steps(budget, steps)

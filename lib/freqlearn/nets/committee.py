@@ -39,9 +39,21 @@ class Committee:
     """Trial-batched committee: ``W`` (T, K, D), ``b`` (T, K), ``v`` (T, K)."""
 
     def __init__(self, T, K, D, *, generator=None, plastic_v=False, plastic_b=True, v0=None,
-                 b0=0.0, act="erf", dtype=torch.float64):
-        self.W = torch.randn((T, K, D), generator=generator, dtype=dtype) / math.sqrt(D)
-        self.b = torch.full((T, K), float(b0), dtype=dtype)
+                 b0=0.0, act="erf", dtype=torch.float64, w_std=1.0):
+        """``w_std``: W_ki ~ N(0, w_std²/D) (the Methods: 1; the authors' code: 0.1).
+        ``b0``: the initial bias, one number, or ``"pm"`` for +1 on the first K/2 units and
+        −1 on the rest (the authors' code: "large random biases to break the initial
+        symmetry")."""
+        if isinstance(w_std, bool) or not isinstance(w_std, (int, float)) or not w_std > 0:
+            raise ValueError(f"w_std must be a number > 0; got {w_std!r}")
+        self.W = torch.randn((T, K, D), generator=generator, dtype=dtype) * (w_std / math.sqrt(D))
+        if isinstance(b0, str):
+            if b0 != "pm":
+                raise ValueError(f"b0 must be a number or 'pm' (±1 halves); got {b0!r}")
+            self.b = torch.ones((T, K), dtype=dtype)
+            self.b[:, K // 2:] = -1.0
+        else:
+            self.b = torch.full((T, K), float(b0), dtype=dtype)
         self.v = torch.full((T, K), 1.0 / K if v0 is None else float(v0), dtype=dtype)
         self.plastic_v = plastic_v
         self.plastic_b = plastic_b  # False: the bias stays at b0 (the reduced model, Fig. 4)

@@ -6,6 +6,8 @@
 - :func:`time_of_updates` — the map from numbers of updates to the ODE time t (below).
 - :func:`swta_ode` — the soft winner-takes-all system Eqs. 23–24, integrated numerically.
 - :func:`minimal_norm_report` — the minimal-norm conditions S.73 and S.77 on a trained net.
+- :func:`wta_minimal_norm`, :func:`wta_excess_exponent` — the actual minimal norm (hard
+  winner-takes-all) and how fast a trained net approaches it as the initial scale σ → 0.
 
 **Updates → ODE time.** The ODEs (S.45–S.46) are written for the loss ½Σ_l(y_l−ŷ_l)² with
 the sample average ⟨·⟩ over the dataset. One update with a class drawn uniformly at random
@@ -26,7 +28,9 @@ from .. import fourier
 __all__ = ["svd_yx", "effective_A", "sigmoid", "d_alpha", "time_of_updates",
            "half_time", "half_time_censored", "later_fraction", "balanced_mode_gd",
            "swta_ode", "growing_mode_init", "qvec",
-           "minimal_norm_report", "LOSS_FACTORS", "lowest_frequencies", "top_share",
+           "minimal_norm_report", "wta_minimal_norm", "wta_excess_exponent", "LOSS_FACTORS",
+           "mode_pair_shares",
+           "lowest_frequencies", "top_share",
            "kernel_frequency_report", "overfit_rise", "half_time_ratio"]
 
 #: factor multiplying the gradient of ½Σ_l(y_l−ŷ_l)² for each loss convention (p classes)
@@ -236,6 +240,91 @@ def minimal_norm_report(k, W, U, V, s, Sxx, n, *, rel_support: float = 1e-6):
             d = np.angle(kap[big]) + np.angle(Om[a, big]) + np.angle(phi[big])
             ph[a] = np.max(np.abs(np.angle(np.exp(1j * d))))
     return {"s73_rel": s73, "balance_rel": bal, "phase_err": ph}
+
+
+def _support_abs(phi, rel_support):
+    a = np.abs(np.asarray(phi))
+    if a.ndim != 1 or not a.size or not np.all(np.isfinite(a)) or a.max() == 0:
+        raise ValueError(f"each Qφα must be a finite, non-zero vector; got shape {a.shape}")
+    return a[a > rel_support * a.max()]
+
+
+def wta_minimal_norm(phis, s, Sxx, n: int, *, rel_support: float = 1e-6) -> float:
+    """The smallest ``‖k‖² + ‖W‖²`` of a two-layer linear CNN that fits A = diag(s) (SI F).
+
+    With κ_j = (Qk)_j and ω_αj = (W̄Q⁻¹)_αj, the norm is Σ_j |κ_j|² + Σ_αj |ω_αj|² ≥
+    Σ_αj 2|κ_j ω_αj| (AM–GM, equality when balanced, S.74–S.75), and fitting needs
+    s_α = n Σxx_αα |Σ_j ω_αj κ_j (Qφ_α)_j| ≤ n Σxx_αα max_j|(Qφ_α)_j| Σ_j |κ_j ω_αj|. So
+
+        ‖k‖² + ‖W‖² ≥ 2 Σ_α s_α / (n Σxx_αα max_j |(Qφ_α)_j|),
+
+    reached only by the *hard* winner-takes-all net that puts all of mode α on its dominant
+    pair. S.73–S.77 hold for any converged, balanced, phase-aligned net (also one that
+    spreads a mode over several frequencies): they are necessary for the minimum, not
+    sufficient — the "if and only if" of SI F holds only with this winner-takes-all.
+    ``phis``: (p, n²) the Qφ_α; ``s``, ``Sxx``: (p,).
+    """
+    phis = np.asarray(phis)
+    s, Sxx = np.asarray(s, float), np.asarray(Sxx, float)
+    if phis.ndim != 2 or len(s) != len(phis) or len(Sxx) != len(phis):
+        raise ValueError(f"phis must be (p, n²) with s and Sxx of length p; got {phis.shape}, "
+                         f"{s.shape}, {Sxx.shape}")
+    return float(sum(2 * s[a] / (n * Sxx[a] * _support_abs(phis[a], rel_support).max())
+                     for a in range(len(s))))
+
+
+def mode_pair_shares(u, js, mode_of, phi_j, n: int) -> dict:
+    """Per trial and mode: the share of the mode's kernel energy on its dominant ± pair and
+    on its lowest-frequency ± pair, and whether the largest coefficient is the dominant one.
+
+    ``u``: (T, J) final |(Qk)_j|² on the support ``js`` (vec-2D indices), ``mode_of``: (J,)
+    the mode of each, ``phi_j``: (J,) (Qφ_mode)_j. Frequencies are compared by their signed
+    radius |k| on the torus. Returns ``dominant``, ``lowest`` (T, p) shares and
+    ``winner_is_dominant`` (T, p) booleans.
+    """
+    u = np.asarray(u, float)
+    js, mode_of = np.asarray(js), np.asarray(mode_of)
+    if u.ndim != 2 or u.shape[1] != len(js) or len(mode_of) != len(js) or len(phi_j) != len(js):
+        raise ValueError(f"u must be (T, J) with js, mode_of, phi_j of length J; got u "
+                         f"{u.shape}, J = {len(js)}, {len(mode_of)}, {len(phi_j)}")
+    mu, nu = js // n, js % n
+    radius = np.hypot(np.where(mu > n // 2, mu - n, mu), np.where(nu > n // 2, nu - n, nu))
+    absphi = np.abs(np.asarray(phi_j))
+    p = int(mode_of.max()) + 1
+    dom, low = np.zeros((len(u), p)), np.zeros((len(u), p))
+    win = np.zeros((len(u), p), bool)
+    for a in range(p):
+        sel = mode_of == a
+        tot = u[:, sel].sum(1)
+        on_dom = sel & np.isclose(absphi, absphi[sel].max(), rtol=1e-9)
+        on_low = sel & np.isclose(radius, radius[sel].min())
+        dom[:, a] = u[:, on_dom].sum(1) / tot
+        low[:, a] = u[:, on_low].sum(1) / tot
+        win[:, a] = on_dom[np.flatnonzero(sel)[np.argmax(u[:, sel], axis=1)]]
+    return {"dominant": dom, "lowest": low, "winner_is_dominant": win}
+
+
+def wta_excess_exponent(phis, *, rel_support: float = 1e-6) -> float:
+    """How the norm excess of a trained net over :func:`wta_minimal_norm` falls with σ.
+
+    From an initial scale σ the sWTA system (Eq. 23) grows u_j ∝ σ² e^{c|Qφ_j|t}; when the
+    winner saturates, a loser with r = |Qφ_l|/|Qφ_w| is left at u_l/u_w ∝ (σ²)^{1−r}, and its
+    share of the norm excess is ∝ (1 − r)·u_l. The excess therefore falls as σ^{2(1−r₂)}
+    for the runner-up r₂ that is closest to its winner (largest r₂ over the modes) — until
+    σ² itself (the frozen initial weights outside the data's span) dominates at large σ.
+    """
+    phis = np.asarray(phis)
+    if phis.ndim != 2:
+        raise ValueError(f"phis must be (p, n²); got shape {phis.shape}")
+    r2 = []
+    for phi in phis:
+        v = np.unique(np.round(_support_abs(phi, rel_support), 12))[::-1]
+        if len(v) > 1:
+            r2.append(v[1] / v[0])
+    if not r2:
+        raise ValueError("no mode has a runner-up frequency: a single-frequency mode is "
+                         "already winner-takes-all")
+    return float(2 * (1 - max(r2)))
 
 
 # --------------------------------------------------------------- nulls of the P4/P5 checks
