@@ -20,10 +20,26 @@ Modules (each docstring names the book sections it serves):
 - :mod:`freqlearn.notebook` — the notebooks' first cell, glue and captioned figures.
 - :mod:`freqlearn.plots`    — the book's figure conventions (bands for spread over trials,
   dashed theory lines, captions).
+- :mod:`freqlearn.sensitivity` — frequency sensitivity of a trained net (Godfrey SI C.2).
+- :mod:`freqlearn.sweep`    — sweeps of independent points through a local, Dask or SLURM
+  executor, skipping finished points (Godfrey chapter, paper preset).
 """
 
-from . import claims, data, experiments, fourier, nets, notebook, plots, presets, theory, train
+from . import (
+    claims,
+    data,
+    experiments,
+    fourier,
+    nets,
+    notebook,
+    plots,
+    presets,
+    sensitivity,
+    sweep,
+    theory,
+    train,
+)
 
 __all__ = ["claims", "data", "experiments", "fourier", "nets", "notebook", "plots", "presets",
-           "theory", "train"]
+           "sensitivity", "sweep", "theory", "train"]
 __version__ = "0.1.0"

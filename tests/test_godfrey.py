@@ -1,0 +1,167 @@
+"""Unit tests of the Godfrey et al. (2022) modules: data, theory, nets, experiments."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import freqlearn as fl
+from freqlearn.data import godfrey as D
+from freqlearn.experiments import godfrey as E
+from freqlearn.nets import godfrey as G
+from freqlearn.theory import godfrey as T
+
+
+def test_stationary_gaussian_has_diagonal_fourier_covariance():
+    tau = D.power_law_tau((1, 6, 6))
+    x = D.stationary_gaussian(20000, tau, generator=torch.Generator().manual_seed(0))
+    xh = torch.fft.fft2(x, norm="ortho").reshape(len(x), -1)
+    S = (xh.T @ xh.conj() / len(x)).numpy()
+    np.testing.assert_allclose(np.real(np.diag(S)), tau.ravel(), rtol=0.05)
+    off = np.abs(S - np.diag(np.diag(S))).max()
+    assert off < 0.05 * tau.max()
+    assert x.dtype == torch.float64 and x.shape == (20000, 1, 6, 6)
+
+
+def test_power_law_tau_and_errors():
+    tau = D.power_law_tau((2, 4, 4), alpha=2, gamma=[1.0, 0.5])
+    assert tau[0, 0, 0] == 1.0 and tau[1, 0, 1] == pytest.approx(0.25)
+    assert tau[0, 1, 0] == tau[0, -1, 0]
+    with pytest.raises(ValueError, match="shape"):
+        D.power_law_tau((4, 4))
+    with pytest.raises(ValueError, match="gamma"):
+        D.power_law_tau((2, 4, 4), gamma=[1, 2, 3])
+    with pytest.raises(ValueError, match="delta"):
+        D.power_law_tau((1, 4, 4), delta=0.0)
+    with pytest.raises(ValueError, match="symmetric"):
+        D.stationary_gaussian(2, np.random.default_rng(0).random((1, 4, 4)))
+
+
+def test_planted_teacher_is_parseval():
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(5, 2, 4, 4, dtype=torch.float64, generator=g)
+    y, w = D.planted_teacher(x, 3, noise=0.0, generator=g)
+    v = torch.fft.fft2(w, norm="ortho")
+    y2 = torch.einsum("kchw,nchw->nk", v.conj(), torch.fft.fft2(x, norm="ortho")).real
+    assert torch.allclose(y, y2, atol=1e-12)
+
+
+def test_shrink_modulus_is_the_global_minimiser():
+    z = np.linspace(0, 3, 13)
+    r = np.linspace(0, 3, 300001)
+    for p in (2.0, 1.0, 2 / 3, 0.5):
+        got = T.shrink_modulus(z, 1.3, 0.8, p)
+        phi = 1.3 * (r[None] - z[:, None]) ** 2 + 0.8 * r[None] ** p
+        best = r[np.argmin(phi, axis=1)]
+        assert np.abs(got - best).max() < 2e-4, p
+    assert T.shrink_modulus(2.0, 1.0, 1.0, 1.0) == pytest.approx(1.5)
+    assert T.shrink_modulus(2.0, 1.0, 1.0, 2.0) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="p must"):
+        T.shrink_modulus(1.0, 1.0, 1.0, 1.5)
+    with pytest.raises(ValueError, match="branch"):
+        T.shrink_modulus(1.0, 1.0, 1.0, 0.5, branch="lower")
+
+
+def test_lam_eff_from_weight_balancing():
+    """min λ(a²+b²) s.t. s·a·b = v is 2λ|v|/s = λ_eff·L·|v|^(2/L) with L = 2."""
+    s = math.sqrt(64)
+    a = np.linspace(0.01, 5, 200001)
+    v = 1.7
+    direct = np.min(0.3 * (a ** 2 + (v / (s * a)) ** 2))
+    assert direct == pytest.approx(T.lam_eff(0.3, 2, (8, 8)) * 2 * v, rel=1e-6)
+    assert T.lam_eff(0.3, 1, (8, 8)) == 0.3
+
+
+def test_soft_threshold_and_ridge_closed_forms():
+    v = np.array([2.0 + 1.0j, 0.1 - 0.1j])
+    tau = np.array([1.0, 1.0])
+    st = T.soft_threshold(tau, v, 8.0, (4, 4))          # λ_eff = 8/4 = 2
+    np.testing.assert_allclose(np.abs(st), [math.sqrt(5) - 2, 0.0], atol=1e-12)
+    assert np.angle(st[0]) == pytest.approx(np.angle(v[0]))
+    np.testing.assert_allclose(T.ridge(tau, v, 1.0), v / 2)
+
+
+def test_exact_solvers_match_autograd_stationarity():
+    g = torch.Generator().manual_seed(2)
+    tau = D.power_law_tau((1, 4, 4))
+    x = D.stationary_gaussian(400, tau, generator=g)
+    y, _ = D.planted_teacher(x, 1, generator=g)
+    S, B = T.statistics(x, y)
+    for L, lam in ((1, 0.05), (2, 0.02)):
+        v = T.ridge_exact(S, B, lam, (1, 4, 4)) if L == 1 else \
+            T.prox_gradient(S, B, lam, L, (1, 4, 4), n_iter=20000)
+        w = torch.fft.ifft2(v, norm="ortho").real.reshape(1, -1)
+        data = 2 * (w @ S - B)                           # gradient of the data term
+        if L == 1:
+            assert (data + 2 * lam * w).abs().max() < 1e-10
+        else:  # subgradient: DFT(data) = −2λ_eff·v/|v| on the support, |·| ≤ 2λ_eff off it
+            gd = torch.fft.fft2(data.reshape(1, 1, 4, 4), norm="ortho")
+            le = T.lam_eff(lam, 2, (4, 4))
+            on = v.abs() > 1e-9
+            assert (gd[on] + 2 * le * v[on] / v[on].abs()).abs().max() < 1e-6
+            assert (~on).sum() == 0 or gd[~on].abs().max() <= 2 * le * 1.0001
+
+
+def test_trained_linear_cnn_reaches_ridge_and_basis_loss_is_data_loss():
+    g = torch.Generator().manual_seed(3)
+    tau = D.power_law_tau((1, 4, 4))
+    x = D.stationary_gaussian(500, tau, generator=g)
+    y, _ = D.planted_teacher(x, 2, generator=g)
+    S, B = T.statistics(x, y)
+    m, info = E.fit_linear_cnn(x, y, 1, 0.05, generator=g)
+    v = fl.nets.dft.effective_predictor(m.weights()).detach()
+    assert (v - T.ridge_exact(S, B, 0.05, (1, 4, 4))).abs().max() < 1e-7
+    with torch.no_grad():
+        direct = ((y - m(x)) ** 2).sum(1).mean().item()
+    assert info["loss"] == pytest.approx(direct, rel=1e-9)
+
+
+def test_convactually_fft_equals_conv2d_and_shapes():
+    torch.manual_seed(0)
+    m = G.ConvActually(2, width=3, size=6, in_channels=3, n_classes=5)
+    c = G.ConvActuallyConv2d(2, width=3, size=6, in_channels=3, n_classes=5)
+    c.load_state_dict(m.state_dict())
+    x = torch.rand(4, 3, 6, 6)
+    assert m(x).shape == (4, 5)
+    assert (m(x) - c(x)).abs().max() < 1e-4
+    assert m.L == 3 and len(m.weights()) == 3
+    lin = G.ConvActually(0, in_channels=1, size=4, n_classes=2, bias=False, normalize=False)
+    assert lin(torch.zeros(1, 1, 4, 4)).abs().max() == 0
+    with pytest.raises(ValueError, match="shape"):
+        m(torch.rand(2, 3, 5, 5))
+    with pytest.raises(ValueError, match="depth"):
+        G.ConvActually(-1)
+
+
+def test_parameter_counts_match_si_c5():
+    m = G.ConvActually(1)
+    assert sum(p.numel() for p in [*m.w, *m.b]) == 196672
+    assert G.count_parameters(G.MyrtleCNN()) == 1556106
+
+
+def test_resnets_forward():
+    for d in (9, 20):
+        net = G.resnet(d, width=4 if d == 9 else 4)
+        assert net(torch.rand(2, 3, 16, 16)).shape == (2, 10)
+    with pytest.raises(ValueError, match="6n"):
+        G.ResNetCIFAR(21)
+
+
+def test_train_paper_code_path_and_resume(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(64, 1, 8, 8, generator=g), torch.randint(0, 10, (64,), generator=g)
+    net = G.ConvActually(1, width=2, in_channels=1, size=8)
+    out = E.train_paper(net, (x, y), (x[:16], y[:16]), lr=0.01, batch=16, weight_decay=1e-4,
+                        patience=1, max_epochs=2, seed=0, device="cpu", workdir=tmp_path)
+    assert len(out["history"]["epoch"]) == 2 and (tmp_path / "train_paper.pt").exists()
+    out2 = E.train_paper(net, (x, y), (x[:16], y[:16]), lr=0.01, batch=16, weight_decay=1e-4,
+                         patience=1, max_epochs=3, seed=0, device="cpu", workdir=tmp_path)
+    assert out2["history"]["epoch"] == [1, 2, 3]
+
+
+def test_theory_imports_no_nets():
+    import sys
+    src = open(T.__file__).read()
+    assert "import train" not in src and ".nets" not in src and "experiments" not in src
+    assert "freqlearn.theory.godfrey" in sys.modules
