@@ -346,3 +346,21 @@ def test_best_threshold_accuracy():
     phi = torch.tensor([[0.1, 0.2, 0.3, 0.4], [0.0, 0.1, 0.2, 0.3]])  # offset / inverted
     acc = best_threshold_accuracy(phi, y)
     assert acc.tolist() == [1.0, 0.75]  # row 1: perfect above 0.2; row 2: all +1 beats any cut
+
+
+def test_committee_random_readout_and_finite_data_init():
+    from freqlearn.experiments import ingrosso as E
+    from freqlearn.nets.committee import Committee
+
+    net = Committee(3, 400, 16, generator=torch.Generator().manual_seed(0), v0="random")
+    assert abs(net.v.std().item() - 0.1) < 0.01 and (net.v < 0).any() and (net.v > 0).any()
+    with pytest.raises(ValueError, match="v0"):
+        Committee(1, 4, 8, v0="uniform")
+    with pytest.raises(ValueError, match="init"):
+        E.finite_data(L=8, xis=(1.0, 2.0), g=2.0, K=2, alpha=1, lr=0.1, batch=2, steps=1,
+                      trials=1, n_test=4, generator=torch.Generator().manual_seed(0),
+                      init="paper")
+    r = E.finite_data(L=8, xis=(1.0, 2.0), g=2.0, K=4, alpha=2, lr=0.0, batch=2, steps=1,
+                      trials=1, n_test=4, generator=torch.Generator().manual_seed(0),
+                      init="authors", n_record=2)
+    assert np.allclose(r["b"][0, 0], [1, 1, -1, -1])            # ±1 halves, untouched at lr 0

@@ -144,16 +144,22 @@ def best_threshold_accuracy(phi, y):
 def finite_data(*, L, xis, g, K, alpha, lr, batch, steps, trials, n_test, generator, dim=1,
                 gaussian=False, plastic_v=False, plastic_b=True, v0=None, b0=0.0, act="erf",
                 n_record=30,
-                record_steps=None, keep_w=False, weight_decay=0.0, checkpoint=None):
+                record_steps=None, keep_w=False, weight_decay=0.0, checkpoint=None,
+                init="methods"):
     """Minibatch SGD on P = αD fixed samples per trial; returns the recorded arrays.
 
-    ``checkpoint``: a path, ``False`` or ``None`` (automatic,
+    ``init="authors"`` starts W with variance 0.01/D and the biases at ±1 (:data:`INITS`;
+    it overrides ``b0``). ``checkpoint``: a path, ``False`` or ``None`` (automatic,
     :func:`freqlearn.train.resolve_checkpoint`)."""
+    if init not in INITS:
+        raise ValueError(f"init must be one of {sorted(INITS)}; got {init!r}")
     ck = _train.resolve_checkpoint(checkpoint, "finite_data", key=dict(
         L=L, xis=xis, g=g, K=K, alpha=alpha, lr=lr, batch=batch, steps=steps, trials=trials,
         n_test=n_test, generator=generator, dim=dim, gaussian=gaussian, plastic_v=plastic_v,
         plastic_b=plastic_b, v0=v0, b0=b0, act=act, n_record=n_record,
-        record_steps=record_steps, keep_w=keep_w, weight_decay=weight_decay))
+        record_steps=record_steps, keep_w=keep_w, weight_decay=weight_decay,
+        **({} if init == "methods" else {"init": init})))
+    start = {"b0": b0, "w_std": 1.0} if init == "methods" else INITS[init]
     s = NLGP(L, xis, g, dim=dim, gaussian=gaussian)
     D = s.D
     P = int(alpha * D)
@@ -165,7 +171,7 @@ def finite_data(*, L, xis, g, K, alpha, lr, batch, steps, trials, n_test, genera
         X[:, i:i + n], Y[:, i:i + n] = s.sample((trials, n), generator)
     test = s.sample((trials, n_test), generator)
     net = Committee(trials, K, D, generator=generator, plastic_v=plastic_v, plastic_b=plastic_b,
-                    v0=v0, b0=b0, act=act)
+                    v0=v0, act=act, **start)
     extra = {"W": lambda: net.W.clone()} if keep_w else {"W_last": lambda: net.W[:, :1].clone()}
     extra.update({"v": lambda: net.v.clone(), "b": lambda: net.b.clone()})
     with few_threads():

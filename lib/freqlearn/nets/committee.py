@@ -43,7 +43,8 @@ class Committee:
         """``w_std``: W_ki ~ N(0, w_std²/D) (the Methods: 1; the authors' code: 0.1).
         ``b0``: the initial bias, one number, or ``"pm"`` for +1 on the first K/2 units and
         −1 on the rest (the authors' code: "large random biases to break the initial
-        symmetry")."""
+        symmetry"). ``v0``: the readout, one number (default 1/K) or ``"random"`` for
+        v_k ~ N(0, 0.1²) (the authors' plastic readout, Fig. S1)."""
         if isinstance(w_std, bool) or not isinstance(w_std, (int, float)) or not w_std > 0:
             raise ValueError(f"w_std must be a number > 0; got {w_std!r}")
         self.W = torch.randn((T, K, D), generator=generator, dtype=dtype) * (w_std / math.sqrt(D))
@@ -54,7 +55,12 @@ class Committee:
             self.b[:, K // 2:] = -1.0
         else:
             self.b = torch.full((T, K), float(b0), dtype=dtype)
-        self.v = torch.full((T, K), 1.0 / K if v0 is None else float(v0), dtype=dtype)
+        if isinstance(v0, str):
+            if v0 != "random":
+                raise ValueError(f"v0 must be a number, None or 'random'; got {v0!r}")
+            self.v = 0.1 * torch.randn((T, K), generator=generator, dtype=dtype)
+        else:
+            self.v = torch.full((T, K), 1.0 / K if v0 is None else float(v0), dtype=dtype)
         self.plastic_v = plastic_v
         self.plastic_b = plastic_b  # False: the bias stays at b0 (the reduced model, Fig. 4)
         if act not in ("erf", "cubic"):
