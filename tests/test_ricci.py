@@ -20,7 +20,7 @@ def test_power_law_normalised_and_dc_zero():
 def test_neff_flat_and_theory_agree():
     assert np.isclose(rt.n_eff_power_law(16, 0.0), 15.0)
     A = rd.power_law_amplitude(16, 0.7)
-    assert np.isclose(rd.n_eff(A), rt.n_eff_power_law(16, 0.7))
+    assert np.isclose(rt.n_eff(A), rt.n_eff_power_law(16, 0.7))
     assert rt.n_eff_power_law(64, 1.0) < rt.n_eff_power_law(64, 0.5) < 63
 
 

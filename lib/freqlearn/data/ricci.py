@@ -46,7 +46,7 @@ import numpy as np
 
 from . import _checks as chk
 
-__all__ = ["power_law_amplitude", "n_eff", "random_phases", "synthesize", "phases_of",
+__all__ = ["power_law_amplitude", "random_phases", "synthesize", "phases_of",
            "template", "sparse_field", "gaussian_field", "PhaseTask", "hermite_moments",
            "He", "amplitude_only", "phase_only", "swap", "gaussian_clone",
            "radial_power", "texture_patches", "phase_randomise", "whiten",
@@ -83,17 +83,6 @@ def power_law_amplitude(N: int, a: float, dim: int = 1, k0: float = 0.0) -> np.n
     nz = k > 0
     A[nz] = (k[nz] ** 2 + k0 ** 2) ** (-a / 2)
     return A * math.sqrt(A.size / np.sum(A ** 2))
-
-
-def n_eff(A) -> float:
-    """Participation ratio ``N_eff = (Σ A²)² / Σ A⁴`` of a spectrum (the effective dimension)."""
-    A = np.asarray(A, dtype=float)
-    if A.size == 0 or not np.all(np.isfinite(A)):
-        raise ValueError("A must be a non-empty finite array")
-    p = A.ravel() ** 2
-    if p.sum() <= 0:
-        raise ValueError("A must not be all zero")
-    return float(p.sum() ** 2 / np.sum(p ** 2))
 
 
 def _rfft(x, dim):

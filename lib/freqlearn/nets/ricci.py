@@ -15,7 +15,7 @@ import math
 
 import torch
 
-__all__ = ["TwoLayer", "SmallCNN", "MLP", "ipr_max"]
+__all__ = ["TwoLayer", "SmallCNN", "MLP"]
 
 
 class TwoLayer:
@@ -70,12 +70,6 @@ class TwoLayer:
         """``max_k max_d w_kd² / |w_k|²`` per net: the order parameter (1 = on one pixel)."""
         W2 = self.W ** 2
         return (W2.amax(2) / W2.sum(2)).amax(1)
-
-
-def ipr_max(W):
-    """Largest inverse participation ratio ``Σ w⁴/(Σ w²)²`` over the units of each net."""
-    W2 = W ** 2
-    return ((W2 ** 2).sum(-1) / W2.sum(-1) ** 2).amax(-1)
 
 
 class MLP(torch.nn.Module):

@@ -85,14 +85,17 @@ def n_eff_power_law(N: int, a: float, dim: int = 1) -> float:
     """Participation ratio ``(ΣA²)²/ΣA⁴`` of ``A ∝ |k|^{−a}`` on the ``N^dim`` grid (DC = 0)."""
     ks = np.meshgrid(*[np.fft.fftfreq(N) * N] * dim, indexing="ij")
     k = np.sqrt(sum(q ** 2 for q in ks)).ravel()
-    p = np.zeros_like(k)
-    p[k > 0] = k[k > 0] ** (-2.0 * a)
-    return float(p.sum() ** 2 / np.sum(p ** 2))
+    A = np.zeros_like(k)
+    A[k > 0] = k[k > 0] ** (-float(a))
+    return n_eff(A)
 
 
 def n_eff(A) -> float:
-    """Participation ratio of a given amplitude spectrum ``A`` (any shape)."""
-    p = np.asarray(A, float).ravel() ** 2
+    """Participation ratio ``N_eff = (Σ A²)² / Σ A⁴`` of a spectrum (the effective dimension)."""
+    A = np.asarray(A, dtype=float)
+    if A.size == 0 or not np.all(np.isfinite(A)):
+        raise ValueError("A must be a non-empty finite array")
+    p = A.ravel() ** 2
     if p.sum() <= 0:
         raise ValueError("A must not be all zero")
     return float(p.sum() ** 2 / np.sum(p ** 2))
