@@ -22,6 +22,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .blocks import BasicBlock
+
 __all__ = ["VGG", "vgg11_bn", "CifarResNet", "cifar_resnet", "LinearGAP", "first_layer",
            "VGG11_CFG"]
 
@@ -99,23 +101,6 @@ def vgg11_bn(*, n_classes: int = 10, width: float = 1.0, first: int | None = Non
                first_stride=first_stride, freeze_first=freeze_first)
 
 
-class _Block(nn.Module):
-    def __init__(self, c_in, c, stride):
-        super().__init__()
-        self.c1 = nn.Conv2d(c_in, c, 3, stride, 1, bias=False)
-        self.b1 = nn.BatchNorm2d(c)
-        self.c2 = nn.Conv2d(c, c, 3, 1, 1, bias=False)
-        self.b2 = nn.BatchNorm2d(c)
-        self.short = nn.Sequential()
-        if stride != 1 or c_in != c:
-            self.short = nn.Sequential(nn.Conv2d(c_in, c, 1, stride, bias=False),
-                                       nn.BatchNorm2d(c))
-
-    def forward(self, x):
-        out = F.relu(self.b1(self.c1(x)))
-        return F.relu(self.b2(self.c2(out)) + self.short(x))
-
-
 class CifarResNet(nn.Module):
     """CIFAR ResNet (depth 6n+2): ``conv1`` 3→``width`` 3×3 bias-free, stages of width
     ×1, ×2, ×4, global average pool, linear."""
@@ -133,7 +118,7 @@ class CifarResNet(nn.Module):
         blocks, c_in = [], width
         for s, mult in enumerate((1, 2, 4)):
             for i in range(n):
-                blocks.append(_Block(c_in, width * mult, 2 if (s > 0 and i == 0) else 1))
+                blocks.append(BasicBlock(c_in, width * mult, 2 if (s > 0 and i == 0) else 1))
                 c_in = width * mult
         self.blocks = nn.Sequential(*blocks)
         self.fc = nn.Linear(c_in, _pos_int("n_classes", n_classes))

@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import fourier
+from .blocks import BasicBlock
 
 __all__ = ["CIFAR_MEAN", "CIFAR_STD", "ConvActually", "ConvActuallyConv2d", "MyrtleCNN",
            "ResNet9", "ResNetCIFAR", "resnet", "count_parameters"]
@@ -208,21 +209,6 @@ class ResNet9(nn.Module):
         return self.readout(self.body(self.norm(x)))
 
 
-class _Basic(nn.Module):
-    def __init__(self, ci, co, stride):
-        super().__init__()
-        self.c1 = nn.Conv2d(ci, co, 3, stride, 1, bias=False)
-        self.b1 = nn.BatchNorm2d(co)
-        self.c2 = nn.Conv2d(co, co, 3, 1, 1, bias=False)
-        self.b2 = nn.BatchNorm2d(co)
-        self.short = nn.Identity() if stride == 1 and ci == co else nn.Sequential(
-            nn.Conv2d(ci, co, 1, stride, bias=False), nn.BatchNorm2d(co))
-
-    def forward(self, x):
-        h = F.relu(self.b1(self.c1(x)))
-        return F.relu(self.b2(self.c2(h)) + self.short(x))
-
-
 class ResNetCIFAR(nn.Module):
     """He et al.'s CIFAR ResNet (depth = 6n+2: 20, 56, …), widths ``width·(1, 2, 4)``."""
 
@@ -239,7 +225,7 @@ class ResNetCIFAR(nn.Module):
         c = width
         for s, co in enumerate((width, 2 * width, 4 * width)):
             for k in range(n):
-                layers.append(_Basic(c, co, 2 if (k == 0 and s > 0) else 1))
+                layers.append(BasicBlock(c, co, 2 if (k == 0 and s > 0) else 1))
                 c = co
         layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
         self.body = nn.Sequential(*layers)
