@@ -31,11 +31,11 @@ export FREQLEARN_PROGRESS := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: venv test unit book baseline portability seeds record-paper lock variant-env ipynb \
-	check-html lint clean help
+	check-html lint clean help bench
 
 help:
 	@echo "make book | test | unit | baseline | portability | seeds | record-paper NB=... |"
-	@echo "     lock | ipynb | check-html | lint | clean"
+	@echo "     lock | ipynb | check-html | lint | clean | bench"
 
 LOCK       := constraints.txt
 
@@ -169,6 +169,13 @@ ipynb: $(STAMP)
 check-html: book
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 	$(BIN)/python -c "from freqlearn.booktools import main; raise SystemExit(main(['screenshots', '_build/screenshots']))"
+
+# Speed ratios measured in one run on this machine (FFT path vs conv2d, batched trials, the
+# NLGP sampler, recorded notebook walls), printed and written to records/bench/<host>.json
+# (page "Performance"). torch's default thread count, not the 1 thread exported above.
+bench: $(STAMP)
+	env -u OMP_NUM_THREADS -u MKL_NUM_THREADS $(BIN)/python -m freqlearn.bench \
+	  --out records/bench/$(shell hostname).json
 
 lint: $(STAMP)
 	$(BIN)/ruff check lib tests conftest.py book/_ext

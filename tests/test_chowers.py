@@ -209,3 +209,121 @@ def test_patch_basis_chunked_equals_patch_pca():
     ref_l, ref_U = fl.fourier.patch_pca(fl.fourier.extract_patches(x, 3))
     np.testing.assert_allclose(lam2, ref_l, rtol=1e-10)
     np.testing.assert_allclose(U, ref_U, atol=1e-8)
+
+
+@pytest.mark.parametrize("depth,convs", [(11, 8), (13, 10), (16, 13), (19, 16)])
+def test_vgg_depth_series(depth, convs):
+    torch.manual_seed(0)
+    net = N.vgg_bn(depth, width=0.0625, n_classes=3, freeze_first=True)
+    assert net(torch.zeros(2, 3, 32, 32)).shape == (2, 3)
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in net.modules()) == convs
+    assert not N.first_layer(net).weight.requires_grad
+    assert isinstance(E.make_net(dict(arch="vgg", depth=depth, width=0.0625), 10), N.VGG)
+
+
+def test_vgg_bn_11_is_vgg11_bn_and_bad_depth():
+    torch.manual_seed(3)
+    a = N.vgg_bn(11, width=0.125, first=16).state_dict()
+    torch.manual_seed(3)
+    b = N.vgg11_bn(width=0.125, first=16).state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(ValueError, match="depth"):
+        N.vgg_bn(12)
+
+
+def test_train_pairs_two_classes_and_errors():
+    rng = np.random.default_rng(10)
+    D = {"x": rng.standard_normal((48, 3, 16, 16)).astype(np.float32),
+         "y": np.arange(48) % 4}
+    spec = dict(arch="vgg", width=0.0625, first=8)
+    R = E.train_pairs(D, {"a/b": (0, 3)}, spec, epochs=1, U=np.eye(27), batch=8)
+    assert R["a/b"]["profile"].shape == (27,) and R["a/b"]["steps"] == 3  # 24 images / 8
+    assert R["a/b"]["W"].shape == (8, 27)
+    with pytest.raises(ValueError, match="different class"):
+        E.train_pairs(D, {"x": (1, 1)}, spec, epochs=1, U=np.eye(27), batch=8)
+    with pytest.raises(ValueError, match="batch"):
+        E.train_pairs(D, {"x": (1, 2)}, spec, epochs=1, U=np.eye(27), batch=64)
+
+
+def test_formula_gain():
+    lam2 = np.geomspace(10.0, 0.01, 27)
+    e = th.formula(lam2, 1.0)
+    g1, s = E.formula_gain(e, lam2, 14, 1.0)
+    assert g1 == pytest.approx(1.0, abs=1e-12) and s > 0
+    # early time (e ∝ λ): scaling λ_i by α multiplies e_i by α
+    g, _ = E.formula_gain(np.sqrt(lam2 / lam2.max()), lam2, 14, 3.0)
+    assert g == pytest.approx(3.0, rel=0.01)
+    # whitening limit (e ∝ 1/λ): the scaled component loses energy instead
+    g_late, _ = E.formula_gain(th.formula_limit(lam2), lam2, 14, 3.0)
+    assert g_late < 1
+
+
+def _write_celeba(root, zipped=True):
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    names = [f"{k:06d}.jpg" for k in range(1, 9)]
+    male = [1, -1, 1, 1, -1, -1, 1, -1]
+    part = [0, 0, 0, 0, 0, 1, 2, 2]
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "list_attr_celeba.txt").write_text(
+        "8\nSmiling Male\n" + "".join(f"{n}  1 {m:2d}\n" for n, m in zip(names, male, strict=True)))
+    (root / "list_eval_partition.txt").write_text(
+        "".join(f"{n} {p}\n" for n, p in zip(names, part, strict=True)))
+    imgs = {}
+    for k, n in enumerate(names):   # 20 wide × 24 high, one colour each, like 178×218
+        buf = io.BytesIO()
+        Image.new("RGB", (20, 24), (30 * k, 255 - 30 * k, 100)).save(buf, "JPEG",
+                                                                      quality=95)
+        imgs[n] = buf.getvalue()
+    if zipped:
+        with zipfile.ZipFile(root / "img_align_celeba.zip", "w") as z:
+            for n, b in imgs.items():
+                z.writestr(f"img_align_celeba/{n}", b)
+    else:
+        (root / "img_align_celeba").mkdir()
+        for n, b in imgs.items():
+            (root / "img_align_celeba" / n).write_bytes(b)
+
+
+@pytest.mark.parametrize("zipped", [True, False])
+def test_load_celeba_tiny_archive(tmp_path, zipped):
+    _write_celeba(tmp_path / "celeba", zipped)
+    D = E.load_celeba(None, None, size=4, root=tmp_path / "celeba")
+    assert D["x"].shape == (5, 3, 4, 4) and D["x_test"].shape == (2, 3, 4, 4)
+    assert list(D["y"]) == [1, 0, 1, 1, 0] and list(D["y_test"]) == [1, 0]
+    np.testing.assert_allclose(D["x"].mean(axis=(0, 2, 3)), 0, atol=1e-3)
+    # the red channel is 30·k: image k (k = 0…4) is brighter in red than image k − 1
+    red = D["x"][:, 0].mean(axis=(1, 2))
+    assert np.all(np.diff(red) > 0)
+    D2 = E.load_celeba(3, 1, size=4, attr="Smiling", root=tmp_path / "celeba", seed=1)
+    assert D2["x"].shape == (3, 3, 4, 4) and set(D2["y"]) == {1}
+    with pytest.raises(ValueError, match="attr"):
+        E.load_celeba(2, 1, attr="Beard", root=tmp_path / "celeba")
+    with pytest.raises(ValueError, match="asked for 9"):
+        E.load_celeba(9, 1, root=tmp_path / "celeba")
+    with pytest.raises(FileNotFoundError, match="list_attr_celeba"):
+        E.load_celeba(2, 1, root=tmp_path / "nothing")
+
+
+def test_load_extra_uses_only_what_is_on_disk(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FREQLEARN_DATA", str(tmp_path))
+    _write_celeba(tmp_path / "celeba")
+    out = E.load_extra(seed=0)
+    assert list(out) == ["CelebA"] and out["CelebA"]["x"].shape[1:] == (3, 32, 32)
+    assert "CIFAR-100 not used" in capsys.readouterr().out
+
+
+def test_dataset_runs_small():
+    rng = np.random.default_rng(11)
+    D = {"x": rng.standard_normal((24, 3, 16, 16)).astype(np.float32),
+         "y": np.arange(24) % 3, "classes": ["a", "b", "c"]}
+    out = E.dataset_runs(D, dict(arch="vgg", width=0.0625, first=8), tag="tiny", epochs=1,
+                         epochs_random=1, seeds=3, batch=8, n_images=24)
+    assert len(out["r_seed"]) == 3 and len(out["r_init"]) == 3
+    assert all(-1 <= r <= 1 for r in out["r_seed"] + [out["r_true_random"]])
+    assert set(out["R"]) == {"tiny-s0", "tiny-s1", "tiny-s2", "tiny-true", "tiny-random"}
+    with pytest.raises(ValueError, match="tag"):
+        E.dataset_runs(D, {}, tag="a/b", epochs=1, epochs_random=1)

@@ -7,10 +7,8 @@ only with ``file://`` URLs).
 
 from __future__ import annotations
 
-import io
 import os
 import pickle
-import tarfile
 
 import numpy as np
 import pytest
@@ -127,12 +125,7 @@ def write_archive(path, *, replace=None, seed=0):
     members["test_batch"] = _pickle(_batch(rng, PER_BATCH))
     members["batches.meta"] = _pickle({"label_names": NAMES, "num_vis": 3072})
     members.update(replace or {})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(path, "w:gz") as tar:
-        for name, raw in members.items():
-            info = tarfile.TarInfo(f"{FOLDER}/{name}")
-            info.size = len(raw)
-            tar.addfile(info, io.BytesIO(raw))
+    cifar.write_archive(path, members)
     return path
 
 
@@ -244,11 +237,7 @@ def test_malformed_batches_are_corrupt(tmp_path, member, bad, match):
 def test_missing_member_is_corrupt(tmp_path):
     rng = np.random.default_rng(0)
     path = tmp_path / "cifar-10-python.tar.gz"
-    with tarfile.open(path, "w:gz") as tar:
-        raw = _pickle(_batch(rng, 2))
-        info = tarfile.TarInfo(f"{FOLDER}/data_batch_1")
-        info.size = len(raw)
-        tar.addfile(info, io.BytesIO(raw))
+    cifar.write_archive(path, {"data_batch_1": _batch(rng, 2)})
     with pytest.raises(CIFARCorrupt, match="data_batch_2 is missing"):
         cifar.load_cifar("cifar10", root=tmp_path, md5=cifar.md5sum(path))
 
@@ -329,3 +318,10 @@ def test_load_natural_picks_cifar_when_present(archive, tmp_path, monkeypatch, c
         fl.data.load_natural(10 * PER_BATCH, None)
     tr3, _ = fl.data.load_natural(7, 2, seed=1)
     assert tr3.x.shape[0] == 7
+
+
+def test_write_archive_refuses_bad_input(tmp_path):
+    with pytest.raises(ValueError, match="name must be one of"):
+        cifar.write_archive(tmp_path / "x.tar.gz", {"a": 1}, "cifar1000")
+    with pytest.raises(ValueError, match="members must be a non-empty dict"):
+        cifar.write_archive(tmp_path / "x.tar.gz", {})

@@ -7,10 +7,8 @@ give the probe's row labels. Nothing here touches the network.
 
 from __future__ import annotations
 
-import io
 import os
 import pickle
-import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -376,12 +374,7 @@ def _archive(path: Path, replace: dict) -> str:
                                      "labels": [1, 0]})
     members["batches.meta"] = _pickle({"label_names": [f"c{k}" for k in range(10)]})
     members.update(replace)
-    with tarfile.open(path, "w:gz") as tar:
-        for name, raw in members.items():
-            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
-            info.size = len(raw)
-            tar.addfile(info, io.BytesIO(raw))
-    return cifar.md5sum(path)
+    return cifar.md5sum(cifar.write_archive(path, members))
 
 
 def _data(labels, n=2):

@@ -165,3 +165,87 @@ def test_theory_imports_no_nets():
     src = open(T.__file__).read()
     assert "import train" not in src and ".nets" not in src and "experiments" not in src
     assert "freqlearn.theory.godfrey" in sys.modules
+
+
+def _tiny_cifar(path, per_batch=24, seed=0):
+    """A CIFAR-10 archive in the official format (tar.gz of protocol-2 pickles), tiny."""
+    from freqlearn.data import cifar
+
+    rng = np.random.default_rng(seed)
+
+    def batch(n):
+        return {"batch_label": "tiny", "data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+                "labels": [int(v) for v in rng.integers(0, 10, n)]}
+
+    members = {f"data_batch_{i}": batch(per_batch) for i in range(1, 6)}
+    members["test_batch"] = batch(per_batch)
+    members["batches.meta"] = {"label_names": [str(k) for k in range(10)], "num_vis": 3072}
+    return cifar.write_archive(path, members)
+
+
+def test_paper_point_runs_on_a_tiny_real_format_cifar_archive(tmp_path, monkeypatch):
+    from freqlearn.data import cifar
+
+    arch = _tiny_cifar(tmp_path / "cifar-10-python.tar.gz")
+    md5 = cifar.md5sum(arch)
+    monkeypatch.setattr(fl.data, "load_cifar", lambda name, download=False: cifar.load_cifar(
+        name, root=tmp_path, md5=md5))
+    out = E.paper_point(kind="convactually", depth=1, weight_decay=1e-5, seed=0,
+                        schedule="convactually-depth", width=2, max_epochs=2, batch=16,
+                        n_sens=8, workdir=tmp_path)
+    assert "CIFAR-10" in out["source"]
+    assert len(out["history"]["epoch"]) == 2 and 0.0 <= out["test_acc"] <= 1.0
+    assert out["map"].shape == (3, 32, 32) and np.isfinite([out["m1"], out["m2"]]).all()
+    # the paper preset's schedule and selection: plateau on validation accuracy, best weights
+    assert out["best_val_acc"] == max(out["history"]["val_acc"])
+
+
+def test_rank_trend_moment_grid_and_untrained_null():
+    assert E.rank_trend([1, 2, 3, 4], [4.0, 3.0, 1.0, 2.0]) == -0.8
+    with pytest.raises(ValueError, match="length"):
+        E.rank_trend([1, 2], [1.0, 2.0])
+    pts = [{"trained_m1": 3.0 - x + 0.1 * s, "trained_m2": 9.0 - x, "untrained_m1": 1.0 + s,
+            "untrained_m2": 2.0, "train_loss": 1.0, "steps": 10}
+           for x in range(4) for s in range(3)]
+    g = E.moment_grid(pts, [1, 2, 3, 4], 3)
+    assert g["trained_m1"].shape == (4, 3) and g["rho_trained_m1"] == -1.0
+    assert np.all(g["rho_trained_m1_seeds"] == -1.0)
+    assert math.isnan(g["rho_untrained_m1"])        # untrained nets independent of x
+    with pytest.raises(ValueError, match="n_seeds"):
+        E.moment_grid(pts[:-1], [1, 2, 3, 4], 3)
+    u = E.untrained_moments("convactually", [1, 2, 3], [0, 1], size=4, width=2, n_test=4)
+    assert u["m1"].shape == (3, 2) and np.isfinite(u["m1"]).all()
+    torch.manual_seed(1)
+    net = E.make_model("convactually", 2, width=2, size=4)
+    _, (xt, _) = E.standin_set(0, 4, size=4, seed=0)
+    r, g2 = fl.sensitivity.radial(fl.sensitivity.frequency_sensitivity(net, xt))
+    assert u["m1"][1, 1] == pytest.approx(fl.sensitivity.moments(r, g2)[0])
+
+
+def test_matched_sweeps_share_points_and_resume(tmp_path):
+    kw = dict(depths=[1, 2, 3], lams=[1e-3, 1e-2, 1e-1], seeds=[0, 1], depth_decay=1e-2,
+              decay_depth=2, resnet_depth=8, folder=tmp_path, executor="serial", size=4,
+              width=2, n_train=16, n_test=4, steps=3, data_seed=0)
+    S = E.matched_sweeps(**kw)
+    assert set(S) == {"depth", "lam", "resnet"}
+    assert S["depth"]["trained_m1"].shape == (3, 2) and len(S["resnet"]["maps"]) == 3
+    # (depth 2, λ' = 1e-2) is in both ConvActually sweeps: it ran once
+    assert len([p for p in tmp_path.iterdir() if p.is_dir()]) == 6 + 4 + 6
+    np.testing.assert_array_equal(S["depth"]["trained_m1"][1], S["lam"]["trained_m1"][1])
+    again = E.matched_sweeps(**dict(kw, executor=object()))    # all saved: nothing submitted
+    np.testing.assert_array_equal(again["resnet"]["trained_m2"], S["resnet"]["trained_m2"])
+
+
+def test_matched_sweeps_myrtle_sweep(tmp_path):
+    kw = dict(depths=[1, 2, 3], lams=[1e-3, 1e-2, 2e-2], seeds=[0], depth_decay=1e-2,
+              decay_depth=2,
+              resnet_depth=8, folder=tmp_path, executor="serial", size=8, width=2,
+              n_train=16, n_test=4, steps=2, data_seed=0, myrtle_lams=[1e-4, 1e-3, 1e-2])
+    S = E.matched_sweeps(**kw)
+    assert set(S) == {"depth", "lam", "resnet", "myrtle"}
+    assert S["myrtle"]["trained_m1"].shape == (3, 1)
+    np.testing.assert_array_equal(S["myrtle"]["x"], [1e-4, 1e-3, 1e-2])
+    # the untrained Myrtle is the same net at every λ (same seed): λ only acts in training
+    u = S["myrtle"]["untrained_m1"][:, 0]
+    np.testing.assert_allclose(u, u[0])
+    assert not np.allclose(S["myrtle"]["trained_m1"][:, 0], u)

@@ -162,3 +162,136 @@ def test_natural_probes_and_textures_run_small():
     pool = rx.texture_pool(8, 20, np.random.default_rng(0), whitened=True)
     x, y = pool.sample(10, np.random.default_rng(1))
     assert x.shape == (10, 64) and set(np.unique(y)) <= {-1.0, 1.0}
+
+
+def test_scan_sizes_saves_points_and_skips_done(tmp_path, monkeypatch):
+    kw = dict(cs=[4.0, 16.0], trials=2, budget=2000, n_test=200, seed=3)
+    mem = rx.scan_sizes(dict(family="A"), [8], **kw)
+    first = rx.scan_sizes(dict(family="A"), [8], folder=tmp_path, **kw)
+    assert np.array_equal(first[8]["nstar_acc"], mem[8]["nstar_acc"])   # same numbers
+    calls = []
+    real = rx.online_nstar
+
+    def counting(*a, **k):
+        calls.append(k["lr_scale"])
+        return real(*a, **k)
+    monkeypatch.setattr(rx, "online_nstar", counting)
+    # an interrupted scan resumed: N = 8 is on disk, only N = 12 runs
+    again = rx.scan_sizes(dict(family="A"), [8, 12], folder=tmp_path, **kw)
+    assert calls == [12.0 ** -2]
+    assert np.array_equal(again[8]["nstar_acc"], first[8]["nstar_acc"])
+    assert len(list(tmp_path.glob("nstar_point-*/result.pkl"))) == 2
+    with pytest.raises(ValueError, match="folder"):
+        rx.scan_sizes(lambda N: rd.PhaseTask(N), [8], folder=tmp_path, **kw)
+    with pytest.raises(TypeError, match="make_task"):
+        rx.scan_sizes(3, [8], **kw)
+
+
+def test_online_nstar_shared_data_draws_once_per_trial():
+    sizes = []
+    task = rd.PhaseTask(8, family="A")
+
+    def sample(n, rng):
+        sizes.append(n)
+        return task.sample(n, rng)
+    kw = dict(cs=[1.0, 2.0, 4.0], trials=2, budget=400, batch=4, chunk=10, n_test=50)
+    r1 = rx.online_nstar(sample, 8, shared_data=True, **kw)
+    assert sizes[1:] == [2 * 4 * 10] * (len(sizes) - 1)     # trials·batch·chunk, not T·…
+    sizes.clear()
+    rx.online_nstar(sample, 8, **kw)
+    assert sizes[1] == 6 * 4 * 10
+    r2 = rx.online_nstar(task.sample, 8, shared_data=True, **kw)
+    assert np.array_equal(r1["final_acc"], r2["final_acc"])
+    with pytest.raises(TypeError, match="shared_data"):
+        rx.online_nstar(task.sample, 8, shared_data=1, **kw)
+
+
+def test_texture_point_matches_pool():
+    pool = rx.texture_pool(6, 30, np.random.default_rng(5))
+    kw = dict(cs=[4.0], trials=2, budget=400, n_test=50, seed=1)
+    a = rx.online_nstar(pool.sample, 36, lr_scale=1 / 36, **kw)
+    b = rx.texture_point(size=6, n_pool=30, pool_seed=5, whitened=False, **kw)
+    assert np.array_equal(a["final_acc"], b["final_acc"])
+
+
+def _write_cifar100(path, n=12, classes=3, seed=0):
+    from freqlearn.data import cifar
+
+    rng = np.random.default_rng(seed)
+
+    def part(k):
+        return {"data": rng.integers(0, 256, (k, 3072), dtype=np.uint8),
+                "fine_labels": [int(v) for v in rng.integers(0, classes, k)],
+                "coarse_labels": [0] * k}
+    members = {"train": part(n), "test": part(n // 2),
+               "meta": {"fine_label_names": [f"c{i}" for i in range(100)],
+                        "coarse_label_names": ["x"] * 20}}
+    return cifar.write_archive(path, members, "cifar100")
+
+
+def test_cifar100_loader_and_deep_point_on_tiny_archive(tmp_path, monkeypatch):
+    from freqlearn.data import cifar
+
+    p = _write_cifar100(tmp_path / "cifar-100-python.tar.gz")
+    md5 = cifar.md5sum(p)
+    tr, te = rd.load_cifar100(root=tmp_path, md5=md5)
+    assert tr.x.shape == (12, 3, 32, 32) and tr.x.dtype == np.float32 and te.y.shape == (6,)
+    assert 0 <= tr.x.min() and tr.x.max() <= 1 and len(tr.classes) == 100
+    sub, _ = rd.load_cifar100(5, 3, seed=1, root=tmp_path, md5=md5)
+    assert sub.x.shape[0] == 5
+    with pytest.raises(ValueError, match="n_train"):
+        rd.load_cifar100(13, root=tmp_path, md5=md5)
+    with pytest.raises(cifar.CIFARNotFound):
+        rd.load_cifar100(root=tmp_path / "none")
+    monkeypatch.setenv("FREQLEARN_DATA", str(tmp_path))
+    assert rx.cifar100_present()
+    monkeypatch.setenv("FREQLEARN_DATA", str(tmp_path / "none"))
+    assert not rx.cifar100_present()
+    o = rx.deep_point(whitened=True, seed=0, steps=2, batch=4, width=2, n_checks=2,
+                      root=tmp_path, md5=md5)
+    assert o["test"].shape == (1, len(o["steps"])) and o["whitened"]
+
+
+def test_whiten_images_flattens_the_mean_spectrum():
+    x = np.random.default_rng(8).random((20, 3, 8, 8))
+    amp = np.abs(np.fft.fft2(x, norm="ortho")).mean(0)
+    w = rd.whiten_images(x, amp)
+    aw = np.abs(np.fft.fft2(w, norm="ortho")).mean(0)
+    aw[:, 0, 0] = np.nan
+    rel = np.nanstd(aw, axis=(1, 2)) / np.nanmean(aw, axis=(1, 2))
+    assert rel.max() < 1e-8
+    assert np.allclose(w.std(axis=(0, 2, 3)), x.std(axis=(0, 2, 3)))
+    with pytest.raises(ValueError, match="mean_amplitude"):
+        rd.whiten_images(x, amp[0])
+
+
+def test_resnet18_shape_and_bad_width():
+    from freqlearn.nets.ricci import ResNet18
+
+    assert ResNet18(3, 7, width=2)(torch.zeros(2, 3, 16, 16)).shape == (2, 7)
+    with pytest.raises(ValueError, match="width"):
+        ResNet18(3, 7, width=0)
+
+
+def test_online_nstar_checkpoint_resumes_with_same_numbers(tmp_path):
+    task = rd.PhaseTask(8, family="A")
+    kw = dict(cs=[4.0, 16.0], trials=2, budget=4000, batch=4, chunk=10, n_test=100,
+              lr_scale=1 / 64, seed=2, stop_factor=1e9)
+    ref = rx.online_nstar(task.sample, 8, **kw)
+    calls = [0]
+
+    def flaky(n, rng):
+        calls[0] += 1
+        if calls[0] == 40:          # the test set is call 1: dies in chunk 39
+            raise RuntimeError("killed")
+        return task.sample(n, rng)
+    path = tmp_path / "run.pt"
+    with pytest.raises(RuntimeError, match="killed"):
+        rx.online_nstar(flaky, 8, checkpoint=path, checkpoint_every=7, **kw)
+    assert path.exists()
+    calls[0] = -10 ** 6
+    res = rx.online_nstar(flaky, 8, checkpoint=path, checkpoint_every=7, **kw)
+    assert calls[0] < -10 ** 6 + 100 - 30           # resumed: not all 100 chunks redrawn
+    for k in ("nstar_acc", "nstar_ov", "final_acc"):
+        assert np.array_equal(res[k], ref[k]), k
+    assert res["n_run"] == ref["n_run"]

@@ -430,6 +430,133 @@ def _as_size(name: str, size) -> tuple[int, int]:
     raise ValueError(f"{name} must be a pair (H, W) of positive integers; got {size!r}")
 
 
+# The fast path's pieces (speed only: the same numbers as the plain torch expressions; see
+# tests/test_fourier.py and the page "Performance" for what each piece gives).
+_SAME_SIZE_REAL = {torch.complex64: torch.float64, torch.complex32: torch.float32}
+
+
+def _transpose_copy(t: torch.Tensor) -> torch.Tensor:
+    """``t.transpose(-1, -2).contiguous()``; a complex64 matrix is moved as float64 words,
+    which torch's cache-blocked 2-D transpose handles (complex64: 6× slower, page
+    "Performance")."""
+    real = _SAME_SIZE_REAL.get(t.dtype)
+    if real is None or t.ndim != 2 or not t.is_contiguous():
+        return t.transpose(-1, -2).contiguous()
+    return t.view(real).transpose(-1, -2).contiguous().view(t.dtype)
+
+
+class _TransposeLast2(torch.autograd.Function):
+    """``t.transpose(-1, -2).contiguous()`` as a 2-D transpose copy per leading index (its
+    gradient is the transpose back). It replaces the 4-D permute ``(B, C, H, Wr) →
+    (H, Wr, B, C)``, which torch copies element by element."""
+
+    @staticmethod
+    def forward(ctx, t):
+        if t.ndim == 2:
+            return _transpose_copy(t)
+        return t.transpose(-1, -2).contiguous()
+
+    @staticmethod
+    def backward(ctx, g):
+        return _TransposeLast2.apply(g.contiguous())
+
+
+def _transpose_last2(t: torch.Tensor) -> torch.Tensor:
+    return _TransposeLast2.apply(t)
+
+
+class _Rfft2(torch.autograd.Function):
+    """``torch.fft.rfft2(x, s=(H, W))`` with a backward of one inverse real FFT.
+
+    torch's own backward of ``rfft2`` zero-pads the half spectrum to the full one and runs
+    a complex FFT of it (twice the work, plus the padding copies). For ``X = rfft2(x)`` and
+    a real loss with gradient ``G`` (torch's convention ``∂L/∂Re X + i ∂L/∂Im X``),
+    ``∂L/∂x[m] = Re Σ_{k in the half spectrum} G[k] e^{+2πi k·m}``: an inverse c2c FFT along
+    H, then a c2r FFT along W with the columns that have a mirror image (all but the DC and
+    Nyquist columns) halved — c2r counts them twice — and the DC/Nyquist columns made real,
+    which is what the real part does to them. The gradient of a zero-padded input is the
+    corresponding corner.
+    """
+
+    @staticmethod
+    def forward(ctx, x, H, W):  # noqa: N803
+        ctx.shape = (H, W, x.shape[-2], x.shape[-1])
+        return torch.fft.rfft2(x, s=(H, W))
+
+    @staticmethod
+    def backward(ctx, g):
+        H, W, kh, kw = ctx.shape
+        z = torch.fft.ifft(g, dim=-2, norm="forward")  # Σ over k_H, unnormalised; new tensor
+        mid = (W + 1) // 2  # columns 1 … mid-1 have a mirror image in the full spectrum
+        z[..., 1:mid] *= 0.5
+        z[..., :1].imag.zero_()  # the real part of the DC column
+        z[..., mid:].imag.zero_()  # and of the Nyquist column of an even W
+        gx = torch.fft.irfft(z, n=W, dim=-1, norm="forward")
+        if (kh, kw) != (H, W):
+            gx = gx[..., :kh, :kw]
+        return gx, None, None
+
+
+def _cheap_conj_mm(a: torch.Tensor, b: torch.Tensor, ca: bool, cb: bool) -> torch.Tensor:
+    """``conj^ca(a) @ conj^cb(b)`` with every conjugation physical and on the smaller side.
+
+    A lazily conjugated operand makes CPU ``bmm`` resolve it matrix by matrix (thousands of
+    small copies); ``conj(a) @ b = conj(a @ conj(b))`` lets us conjugate whichever of
+    ``a`` or ``b`` and the output is cheaper.
+    """
+    if ca == cb:
+        out = torch.matmul(a, b)
+        return torch.conj_physical(out) if ca else out
+    c, o = (a, b) if ca else (b, a)  # c is the operand to conjugate, o the other one
+    n_out = a.shape[-2] * b.shape[-1] * max(a[..., 0, 0].numel(), b[..., 0, 0].numel())
+    if c.numel() <= o.numel() + n_out:
+        c = torch.conj_physical(c)
+        return torch.matmul(c, b) if ca else torch.matmul(a, c)
+    o = torch.conj_physical(o)
+    return torch.conj_physical(torch.matmul(a, o) if ca else torch.matmul(o, b))
+
+
+def _sum_to(g: torch.Tensor, shape) -> torch.Tensor:
+    """Sum a broadcast gradient back to ``shape`` (leading axes, then size-1 axes)."""
+    if g.shape == shape:
+        return g
+    g = g.sum(tuple(range(g.ndim - len(shape)))) if g.ndim > len(shape) else g
+    pairs = enumerate(zip(g.shape, shape, strict=True))
+    dims = tuple(i for i, (p, q) in pairs if q == 1 and p != 1)
+    return g.sum(dims, keepdim=True) if dims else g
+
+
+class _SpectralMatmul(torch.autograd.Function):
+    """Per-frequency channel mixing ``Y = X @ K`` (``conj(K)`` for a correlation), with a
+    backward that never hands ``bmm`` a lazily conjugated operand.
+
+    torch's convention for complex gradients gives, for ``Y = X K``: ``∂X = G K^H`` and
+    ``∂K = X^H G``; for ``Y = X conj(K)``: ``∂X = G K^T`` and ``∂K = conj(X^H G) =
+    (G^H X)^T``. ``∂K`` is computed transposed when ``K`` is stored transposed (as
+    :func:`kernel_hat` stores it), so it comes out in ``K``'s own memory layout.
+    """
+
+    @staticmethod
+    def forward(ctx, X, K, corr):  # noqa: N803
+        ctx.save_for_backward(X, K)
+        ctx.corr = corr
+        return _cheap_conj_mm(X, K, False, corr)
+
+    @staticmethod
+    def backward(ctx, G):  # noqa: N803
+        X, K = ctx.saved_tensors
+        corr = ctx.corr
+        gX = gK = None
+        if ctx.needs_input_grad[0]:
+            gX = _sum_to(_cheap_conj_mm(G, K.mT, False, not corr), X.shape)
+        if ctx.needs_input_grad[1]:
+            if K.stride(-2) == 1 and K.stride(-1) != 1:  # K stored as (…, Co, Ci)
+                gK = _cheap_conj_mm(G.mT, X, corr, not corr).mT
+            else:
+                gK = _cheap_conj_mm(X.mT, G, not corr, corr)
+            gK = _sum_to(gK, K.shape)
+        return gX, gK, None
+
 @dataclass(frozen=True)
 class SpectralKernel:
     """A kernel's ``rfft2`` at image size ``size``, laid out for per-frequency matmuls.
@@ -473,9 +600,14 @@ def kernel_hat(w, size: tuple[int, int] | None = None) -> SpectralKernel:
     _check_bytes(f"kernel_hat(w of shape {tuple(w.shape)}, size={(H, W)})",
                  n_kernels * H * (W // 2 + 1) * 2 * w.element_size(),
                  hint="pass a smaller size or fewer kernels")
-    hat = torch.fft.rfft2(w, s=(H, W))  # (*lead, Co, Ci, H, Wr)
-    hat = hat.movedim((-4, -3), (-1, -2)).contiguous()  # (*lead, H, Wr, Ci, Co)
-    return SpectralKernel(hat=hat, size=(H, W), c_in=w.shape[-3], c_out=w.shape[-4])
+    co, ci = w.shape[-4], w.shape[-3]
+    hat = _Rfft2.apply(w, H, W)  # (*lead, Co, Ci, H, Wr), contiguous
+    # One 2-D transpose (Co·Ci, H·Wr) → (H·Wr, Co·Ci), then a view with the channel axes
+    # swapped: hat is (*lead, H, Wr, Ci, Co) with Ci innermost in memory. A 4-D permute
+    # to (H, Wr, Ci, Co) costs 1.6× more (page "Performance"); matmul reads either layout.
+    hat = _transpose_last2(hat.flatten(-4, -3).flatten(-2, -1))  # (*lead, H·Wr, Co·Ci)
+    hat = hat.unflatten(-1, (co, ci)).unflatten(-3, (H, W // 2 + 1)).transpose(-1, -2)
+    return SpectralKernel(hat=hat, size=(H, W), c_in=ci, c_out=co)
 
 
 def _broadcast_leads(a_name: str, a_lead, b_name: str, b_lead) -> None:
@@ -516,13 +648,42 @@ def fft_conv2d(x, w=None, *, w_hat: SpectralKernel | None = None, mode: str = "c
         raise _shape_error("x", f"(..., B, {w_hat.c_in}, {H}, {W}) (C_in of w)", x.shape)
     _same_device(**{"x": x, wname: w_hat.hat})
     _broadcast_leads("x", x.shape[:-4], wname, w_hat.hat.shape[:-4])
-    X = torch.fft.rfft2(x)  # (*lead, B, Ci, H, Wr)
-    X = X.movedim(-3, -1).movedim(-4, -2)  # (*lead, H, Wr, B, Ci)
-    K = w_hat.hat.to(X.dtype) if w_hat.hat.dtype != X.dtype else w_hat.hat
-    if mode == "corr":
-        K = K.conj()
-    Y = torch.matmul(X, K)  # (*lead, H, Wr, B, Co)
-    Y = Y.movedim(-2, -4).movedim(-1, -3)  # (*lead, B, Co, H, Wr)
+    spec = _SPECTRUM_DTYPE[x.dtype]
+    K = w_hat.hat if w_hat.hat.dtype == spec else w_hat.hat.to(spec)
+    B, ci, co = x.shape[-4], w_hat.c_in, w_hat.c_out
+    lead = max(x[..., :1, :1, :1, :1].numel(), K[..., :1, :1, :1, :1].numel())
+    per_image = lead * max(ci, co) * H * (W // 2 + 1)
+    step = max(1, _CHUNK_BYTES // (per_image * K.element_size()))
+    grad = torch.is_grad_enabled() and (x.requires_grad or K.requires_grad)
+    if grad or x.device.type != "cpu" or B < 2 * step:
+        return _fft_conv2d(x, K, mode == "corr")
+    # Without autograd on a CPU, a large batch goes in equal slices of ~4 MiB of spectrum:
+    # the temporaries stay in cache and their memory is reused rather than faulted in anew
+    # (page "Performance"); every image is computed exactly as in one call. (Each slice
+    # reads all kernel transforms again, hence slices of at least `step` images; with
+    # autograd, slices would sum one kernel gradient per slice: slower.)
+    step = -(-B // (B // step))  # B // step slices of equal size (the last one shorter)
+    return torch.cat([_fft_conv2d(x[..., i:i + step, :, :, :], K, mode == "corr")
+                      for i in range(0, B, step)], dim=-4)
+
+
+#: Spectrum bytes per slice of the batch on a CPU (see :func:`fft_conv2d`).
+_CHUNK_BYTES = 4 * 2**20
+_SPECTRUM_DTYPE = {torch.float64: torch.complex128, torch.float32: torch.complex64,
+                   torch.float16: torch.complex32}
+
+
+def _fft_conv2d(x: torch.Tensor, K: torch.Tensor, corr: bool) -> torch.Tensor:
+    """The FFT path of :func:`fft_conv2d` for checked inputs; ``K`` is a ``SpectralKernel.hat``
+    of the spectrum's dtype."""
+    H, W = x.shape[-2:]
+    B, ci, co, Wr = x.shape[-4], K.shape[-2], K.shape[-1], W // 2 + 1
+    X = _Rfft2.apply(x, H, W)  # (*lead, B, Ci, H, Wr)
+    X = _transpose_last2(X.flatten(-4, -3).flatten(-2, -1))  # (*lead, H·Wr, B·Ci)
+    X = X.unflatten(-1, (B, ci)).unflatten(-3, (H, Wr))  # (*lead, H, Wr, B, Ci)
+    Y = _SpectralMatmul.apply(X, K, corr)  # (*lead, H, Wr, B, Co)
+    Y = _transpose_last2(Y.flatten(-4, -3).flatten(-2, -1))  # (*lead, B·Co, H·Wr)
+    Y = Y.unflatten(-1, (H, Wr)).unflatten(-3, (B, co))  # (*lead, B, Co, H, Wr)
     return torch.fft.irfft2(Y, s=(H, W))
 
 

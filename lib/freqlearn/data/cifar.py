@@ -26,7 +26,7 @@ import numpy as np
 from . import _checks as chk
 
 __all__ = ["ARCHIVES", "CIFAR", "CIFARError", "CIFARNotFound", "CIFARCorrupt", "data_dir",
-           "load_cifar", "md5sum"]
+           "load_cifar", "md5sum", "write_archive"]
 
 ARCHIVES = {
     "cifar10": {
@@ -74,6 +74,30 @@ def data_dir() -> Path:
     if not env.strip():
         return Path.home() / ".cache" / "freqlearn"
     return Path(env).expanduser()
+
+
+def write_archive(path: str | os.PathLike, members: dict, name: str = "cifar10") -> Path:
+    """Write a CIFAR archive in the official format: a ``tar.gz`` whose members
+    ``<folder>/<member>`` are protocol-2 pickles (``ARCHIVES[name]["folder"]``).
+
+    ``members`` maps a member name (``"data_batch_1"``, ``"test_batch"``, ``"meta"``, …) to
+    the object to pickle, or to raw ``bytes`` written as they are (to test corrupt members).
+    The tests use it to make small archives that :func:`load_cifar` reads like the real ones
+    (nothing is ever downloaded in a test); it returns ``path``.
+    """
+    if name not in ARCHIVES:
+        raise ValueError(f"name must be one of {sorted(ARCHIVES)}; got {name!r}")
+    if not isinstance(members, dict) or not members:
+        raise ValueError(f"members must be a non-empty dict; got {type(members).__name__}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w:gz") as tar:
+        for member, obj in members.items():
+            raw = obj if isinstance(obj, bytes) else pickle.dumps(obj, protocol=2)
+            info = tarfile.TarInfo(f"{ARCHIVES[name]['folder']}/{member}")
+            info.size = len(raw)
+            tar.addfile(info, io.BytesIO(raw))
+    return path
 
 
 def md5sum(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

@@ -50,7 +50,7 @@ __all__ = ["power_law_amplitude", "random_phases", "synthesize", "phases_of",
            "template", "sparse_field", "gaussian_field", "PhaseTask", "hermite_moments",
            "He", "amplitude_only", "phase_only", "swap", "gaussian_clone",
            "radial_power", "texture_patches", "phase_randomise", "whiten",
-           "TEXTURES"]
+           "TEXTURES", "load_cifar100", "whiten_images"]
 
 TEXTURES = ("brick", "grass", "gravel")
 
@@ -463,3 +463,54 @@ def class_statistics(task, n: int, n_dir: int, rng) -> dict:
 
 
 __all__.append("class_statistics")
+
+
+# -- CIFAR-100 (R5, paper preset only) ----------------------------------------------------------
+def load_cifar100(n_train=None, n_test=None, *, seed: int = 0, root=None, md5=None,
+                  download: bool = False):
+    """``(train, test)`` :class:`~freqlearn.data.natural.NaturalImages` of CIFAR-100 (fine
+    labels, 100 classes, ``(n, 3, 32, 32)`` float32 in [0, 1]) from the official archive, read
+    by :func:`freqlearn.data.load_cifar` (checksum first, restricted unpickler; ``root``,
+    ``md5`` and ``download`` are passed on). ``n_train``/``n_test``: ``None`` (all) or a
+    random subset drawn with ``seed``. Raises ``CIFARNotFound`` when the archive is absent.
+    """
+    from .cifar import load_cifar
+    from .natural import NaturalImages
+
+    n_train = chk.optional_integer(n_train, "n_train", minimum=1)
+    n_test = chk.optional_integer(n_test, "n_test", minimum=1)
+    seed = chk.integer(seed, "seed", minimum=0)
+    c = load_cifar("cifar100", root=root, md5=md5, download=download)
+    rng = np.random.default_rng(seed)
+    out = []
+    for x, y, n, split in ((c.train_x, c.train_y, n_train, "train"),
+                           (c.test_x, c.test_y, n_test, "test")):
+        keep = np.arange(len(y))
+        if n is not None:
+            if n > len(y):
+                raise ValueError(f"n_{split} must be ≤ {len(y)} (the {split} images of "
+                                 f"{c.path}); got {n}")
+            keep = np.sort(rng.choice(len(y), n, replace=False))
+        out.append(NaturalImages(x[keep].astype(np.float32) / 255.0,
+                                 np.asarray(y[keep], np.int64), tuple(c.classes), c.title,
+                                 f"{c.title} from {c.path} ({split}, {len(keep)} images)"))
+    return tuple(out)
+
+
+def whiten_images(x, mean_amplitude) -> np.ndarray:
+    """Whitened colour images: each channel's spectrum divided by ``mean_amplitude``
+    ``(C, H, W)`` (the training set's mean amplitude), the DC (mean colour) replaced by the
+    set's mean, and the contrast rescaled to the standard deviation per channel of the
+    input set."""
+    x = np.asarray(x, float)
+    if x.ndim != 4:
+        raise ValueError(f"x must be (n, C, H, W); got shape {x.shape}")
+    Ab = np.asarray(mean_amplitude, float)
+    if Ab.shape != x.shape[1:]:
+        raise ValueError(f"mean_amplitude must have shape {x.shape[1:]}; got {Ab.shape}")
+    inv = np.where(Ab > 1e-12 * Ab.max(), 1.0 / np.maximum(Ab, 1e-300), 0.0)
+    inv[..., 0, 0] = 0.0
+    w = _img_ifft(_img_fft(x) * inv)
+    mu = x.mean(axis=(0, 2, 3), keepdims=True)
+    sd = x.std(axis=(0, 2, 3), keepdims=True)
+    return mu + w / w.std(axis=(0, 2, 3), keepdims=True) * sd

@@ -22,7 +22,12 @@ __all__ = ["load", "patch_basis", "train_net", "profile", "first_weights", "simu
            "label_energy_corr", "energy_labels", "autocorr", "whiten_images",
            "per_image_energy", "label_draws", "cv_of_projections",
            "linear_profiles", "make_net", "train_set", "autocorr_filters",
-           "random_banks"]
+           "random_banks", "train_pairs", "formula_gain", "load_celeba", "load_extra",
+           "CELEBA_FILES", "dataset_runs"]
+
+#: the files of the official CelebA release that :func:`load_celeba` reads
+CELEBA_FILES = ("img_align_celeba.zip (or the folder img_align_celeba/)",
+                "list_attr_celeba.txt", "list_eval_partition.txt")
 
 
 def load(n_train: int | None, n_test: int | None, *, prefer: str = "cifar10",
@@ -276,13 +281,15 @@ def linear_profiles(pbar, U, lam2, ts, *, K: int, B: int, rng: np.random.Generat
 
 
 def make_net(spec: dict, n_classes: int):
-    """A net from a spec: ``arch`` "vgg" (``width``, ``first``, ``first_stride``) or
-    "resnet" (``depth``, ``width``); ``freeze`` freezes the first layer."""
+    """A net from a spec: ``arch`` "vgg" (``depth`` 11/13/16/19, default 11; ``width``,
+    ``first``, ``first_stride``) or "resnet" (``depth`` 6n+2, ``first``); ``freeze`` freezes
+    the first layer."""
     arch = spec.get("arch", "vgg")
     if arch == "vgg":
-        return nets.vgg11_bn(n_classes=n_classes, width=spec.get("width", 1.0),
-                             first=spec.get("first"), first_stride=spec.get("first_stride", 1),
-                             freeze_first=spec.get("freeze", False))
+        return nets.vgg_bn(spec.get("depth", 11), n_classes=n_classes,
+                           width=spec.get("width", 1.0), first=spec.get("first"),
+                           first_stride=spec.get("first_stride", 1),
+                           freeze_first=spec.get("freeze", False))
     if arch == "resnet":
         return nets.cifar_resnet(spec.get("depth", 20), width=spec.get("first", 16),
                                  n_classes=n_classes, freeze_first=spec.get("freeze", False))
@@ -342,3 +349,191 @@ def random_banks(n: int, K: int, rng: np.random.Generator, d: int = 27) -> np.nd
     """``n`` random first layers as VGG11-bn initialises them (Kaiming normal, fan_out:
     std = √(2/(K·9)))."""
     return rng.standard_normal((n, K, d)) * np.sqrt(2.0 / (K * 9))
+
+
+def train_pairs(D: dict, pairs: dict, spec: dict, *, epochs: int, U, seed: int = 0,
+                batch: int = 256, lr: float = 0.01):
+    """Table 3: one net (``spec``, see :func:`make_net`) per class pair, trained on the images
+    of the two classes of ``D`` only, labels 0/1 (``pairs``: ``{name: (a, b)}``); the k-th pair
+    uses init/order seed ``seed + spec seed + 100 + k``. Returns ``{name: result}`` as
+    :func:`train_set` (``profile`` from ``W − W0``)."""
+    if not isinstance(pairs, dict) or not pairs:
+        raise ValueError(f"pairs must be a non-empty dict {{name: (a, b)}}; got {pairs!r}")
+    y = np.asarray(D["y"])
+    out = {}
+    for k, (name, ab) in enumerate(pairs.items()):
+        if (not isinstance(ab, (tuple, list)) or len(ab) != 2 or ab[0] == ab[1]
+                or any(isinstance(c, bool) or not isinstance(c, (int, np.integer))
+                       for c in ab)):
+            raise ValueError(f"pairs[{name!r}] must be two different class indices; got {ab!r}")
+        a, b = (int(c) for c in ab)
+        mask = (y == a) | (y == b)
+        if mask.sum() < batch:
+            raise ValueError(f"pair {name!r} has {int(mask.sum())} images, fewer than "
+                             f"batch={batch}; load more images")
+        Dp = {"x": D["x"][mask], "y": (y[mask] == b).astype(np.int64)}
+        sp = dict(spec, seed=int(spec.get("seed", 0)) + 100 + k)
+        out[name] = train_set(Dp, {f"pair{a}-{b}": sp}, epochs=epochs, U=U, batch=batch,
+                              lr=lr, seed=seed, n_classes=2)[f"pair{a}-{b}"]
+    return out
+
+
+def formula_gain(p_orig, lam2, i: int, alpha: float) -> tuple[float, float]:
+    """App. D.2 as a prediction: fit :func:`~freqlearn.theory.chowers.fit_formula` (over
+    ``s``) to the profile ``p_orig`` of a net trained on the original images, then evaluate
+    the formula at that ``s`` with ``λ_i² → α²λ_i²``. Returns ``(gain, s)``: the predicted
+    factor by which component ``i``'s energy relative to the largest other component grows."""
+    lam2 = np.asarray(lam2, float)
+    s, _, f_o = th.fit_formula(p_orig, lam2)
+    lam2_a = lam2.copy()
+    lam2_a[i] *= float(alpha) ** 2
+    f_a = th.formula(lam2_a, s)
+
+    def rel(p):
+        return p[i] / np.delete(p, i).max()
+
+    return float(rel(f_a) / rel(f_o)), s
+
+
+def _celeba_table(path, what):
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"CelebA {what} not found: {path}. Fix: put the official "
+                                f"CelebA files ({', '.join(CELEBA_FILES)}) in "
+                                f"{path.parent}") from None
+    return [ln.split() for ln in lines if ln.strip()]
+
+
+def load_celeba(n_train: int | None, n_test: int | None, *, attr: str = "Male",
+                size: int = 32, seed: int = 0, root=None):
+    """CelebA (aligned faces) from its official files, as :func:`load` returns CIFAR.
+
+    ``root`` (default ``<FREQLEARN_DATA>/celeba``) holds ``list_attr_celeba.txt``,
+    ``list_eval_partition.txt`` and the images, as ``img_align_celeba.zip`` or the extracted
+    folder ``img_align_celeba/``. Nothing is downloaded. The paper does not say which label
+    it trains on: we use the binary attribute ``attr`` (1 = present; default "Male"). Images
+    (178×218) are centre-cropped to 178×178 and box-filtered to ``size×size``, scaled to
+    [0, 1] and normalised per channel by the training set's mean/std. ``n_train`` images
+    are drawn (seeded) from the train partition (0), ``n_test`` from the test partition (2);
+    ``None`` = all of it.
+    """
+    import zipfile
+    from pathlib import Path
+
+    from PIL import Image
+
+    from ..data.cifar import data_dir
+
+    for name, v in (("n_train", n_train), ("n_test", n_test)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+            raise ValueError(f"{name} must be None or an integer ≥ 0; got {v!r}")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 2:
+        raise ValueError(f"size must be an integer ≥ 2; got {size!r}")
+    root = Path(data_dir() / "celeba" if root is None else root).expanduser()
+    rows = _celeba_table(root / "list_attr_celeba.txt", "attribute list")
+    names = rows[1]
+    if attr not in names:
+        raise ValueError(f"attr must be one of the CelebA attributes {names}; got {attr!r}")
+    col = names.index(attr) + 1
+    label = {r[0]: int(r[col] == "1") for r in rows[2:]}
+    part = {r[0]: int(r[1]) for r in _celeba_table(root / "list_eval_partition.txt",
+                                                   "partition list")}
+    zpath, folder = root / "img_align_celeba.zip", root / "img_align_celeba"
+    if zpath.exists():
+        zf = zipfile.ZipFile(zpath)
+        members = {Path(n).name: n for n in zf.namelist() if n.endswith(".jpg")}
+
+        def read(f):
+            return zf.read(members[f])
+    elif folder.is_dir():
+        zf = None
+
+        def read(f):
+            return (folder / f).read_bytes()
+    else:
+        raise FileNotFoundError(f"CelebA images not found: neither {zpath} nor {folder}. "
+                                f"Fix: put the official img_align_celeba.zip in {root}")
+    rng = np.random.default_rng(seed)
+
+    def take(p, n):
+        files = sorted(f for f, q in part.items() if q == p and f in label)
+        if n is not None:
+            if n > len(files):
+                raise ValueError(f"asked for {n} CelebA images of partition {p}; "
+                                 f"{len(files)} exist in {root}")
+            files = [files[i] for i in np.sort(rng.choice(len(files), n, replace=False))]
+        xs = []
+        for f in files:
+            import io
+
+            im = Image.open(io.BytesIO(read(f))).convert("RGB")
+            w, h = im.size
+            c = min(w, h)
+            im = im.crop(((w - c) // 2, (h - c) // 2, (w - c) // 2 + c, (h - c) // 2 + c))
+            xs.append(np.asarray(im.resize((size, size), Image.Resampling.BOX), np.float32))
+        x = np.stack(xs).transpose(0, 3, 1, 2) / 255.0 if xs else np.zeros((0, 3, size, size))
+        return x.astype(np.float32), np.array([label[f] for f in files], np.int64)
+
+    try:
+        xtr, ytr = take(0, n_train)
+        xte, yte = take(2, n_test)
+    finally:
+        if zf is not None:
+            zf.close()
+    m = xtr.mean(axis=(0, 2, 3), keepdims=True)
+    s = xtr.std(axis=(0, 2, 3), keepdims=True)
+    return {"x": (xtr - m) / s, "y": ytr, "x_test": (xte - m) / s, "y_test": yte,
+            "name": "CelebA", "source": f"CelebA ({root}), attribute {attr!r}",
+            "mean": m.ravel(), "std": s.ravel(), "classes": [f"not {attr}", attr]}
+
+
+def load_extra(*, seed: int = 0, n_train: int | None = None, n_test: int | None = None,
+               root=None) -> dict:
+    """The paper's other datasets where they are on disk (Table 1/2): ``{"CIFAR-100": D,
+    "CelebA": D}`` with each present one, as :func:`load` returns it; absent ones are left
+    out with a printed note (nothing is downloaded, nothing falls back to the stand-in)."""
+    out = {}
+    try:
+        tr, te = fldata.load_natural(n_train, n_test, prefer="cifar100", n_classes=100,
+                                     seed=seed, allow_fallback=False)
+        m = tr.x.mean(axis=(0, 2, 3), keepdims=True)
+        s = tr.x.std(axis=(0, 2, 3), keepdims=True)
+        out["CIFAR-100"] = {"x": (tr.x - m) / s, "y": tr.y, "x_test": (te.x - m) / s,
+                            "y_test": te.y, "name": tr.name, "source": tr.source,
+                            "mean": m.ravel(), "std": s.ravel(), "classes": tr.classes}
+    except fldata.CIFARNotFound as e:
+        print(f"CIFAR-100 not used: {str(e).split(' Fix:')[0]}")
+    try:
+        out["CelebA"] = load_celeba(n_train, n_test, seed=seed, root=root)
+    except FileNotFoundError as e:
+        print(f"CelebA not used: {e}")
+    return out
+
+
+def dataset_runs(D: dict, spec: dict, *, tag: str, epochs: int, epochs_random: int,
+                 seeds: int = 2, seed: int = 0, batch: int = 256, n_images: int = 10000):
+    """Table 1 / Table 2 on one more dataset ``D`` (CIFAR-100, CelebA): its own patch basis,
+    ``seeds`` nets with true labels for ``epochs``, and one true/random-label pair for
+    ``epochs_random``. ``tag`` prefixes the run names (checkpoints). Returns ``dict(r_seed,
+    r_init, r_true_random, r_random_init, lam2, U, R)`` (correlations of max-normalised
+    profiles of ``W − W0``; ``r_init``: the same seed pairs' initial profiles)."""
+    if not isinstance(tag, str) or not tag or "/" in tag:
+        raise ValueError(f"tag must be a non-empty name without '/'; got {tag!r}")
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 2:
+        raise ValueError(f"seeds must be an integer ≥ 2; got {seeds!r}")
+    lam2, U = patch_basis(D["x"], n_images=n_images)
+    nc = len(D["classes"])
+    S = {f"{tag}-s{k}": dict(spec, seed=k) for k in range(seeds)}
+    R = train_set(D, S, epochs=epochs, U=U, seed=seed, n_classes=nc, batch=batch)
+    R.update(train_set(D, {f"{tag}-true": dict(spec, seed=50),
+                           f"{tag}-random": dict(spec, seed=50, labels="random")},
+                       epochs=epochs_random, U=U, seed=seed, n_classes=nc, batch=batch))
+    ks = [(f"{tag}-s{a}", f"{tag}-s{b}") for a in range(seeds) for b in range(a + 1, seeds)]
+    return {"r_seed": [th.pearson(R[a]["profile"], R[b]["profile"]) for a, b in ks],
+            "r_init": [th.pearson(R[a]["profile_init"], R[b]["profile_init"]) for a, b in ks],
+            "r_true_random": th.pearson(R[f"{tag}-true"]["profile"],
+                                        R[f"{tag}-random"]["profile"]),
+            "r_random_init": th.pearson(R[f"{tag}-random"]["profile"],
+                                        R[f"{tag}-random"]["profile_init"]),
+            "lam2": lam2, "U": U, "R": R}

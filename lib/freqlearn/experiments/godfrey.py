@@ -32,7 +32,9 @@ from ..theory import godfrey as theory
 
 __all__ = ["fit_linear_cnn", "theorem_case", "relative_error", "carrying", "make_model",
            "standin_set", "train_classifier", "sensitivity_point", "residual_toy",
-           "train_paper", "benchmark_step", "PAPER_SCHEDULES"]
+           "train_paper", "benchmark_step", "benchmark_fns", "PAPER_SCHEDULES",
+           "linear_sweep_point",
+           "rank_trend", "moment_grid", "matched_sweeps", "untrained_moments"]
 
 
 # ----------------------------------------------------------------------------- G2
@@ -212,7 +214,7 @@ def train_classifier(model, x, y, *, steps: int, lr: float, weight_decay: float,
         pass
 
     def step(t):
-        idx = torch.randint(0, len(x), (batch,), generator=g)
+        idx = torch.randint(0, len(x), (batch,), generator=g).to(x.device)
         opt.zero_grad()
         F.cross_entropy(model(x[idx]), y[idx]).backward()
         if clip is not None:
@@ -254,6 +256,8 @@ def sensitivity_point(*, kind: str, depth: int, weight_decay: float, seed: int,
     (x, y), (xt, yt) = standin_set(n_train, n_test, size=size, seed=data_seed)
     torch.manual_seed(seed)
     model = make_model(kind, depth, width=width, size=size)
+    dev = presets.device()                      # the init is drawn on the CPU, then moved
+    model, x, y, xt, yt = model.to(dev), x.to(dev), y.to(dev), xt.to(dev), yt.to(dev)
     model.eval()
     m0 = sensitivity.frequency_sensitivity(model, xt)
     ckpt = None if workdir is None or not train.checkpointing() else Path(workdir) / "ckpt.pt"
@@ -356,6 +360,114 @@ def residual_toy(lams, *, depth: int = 2, size: int = 8, n_train: int = 1000,
             r, gr = sensitivity.radial(m)
             out[f"{tag}_m1"].append(sensitivity.moments(r, gr)[0] if gr.sum() > 0 else 0.0)
             out[f"{tag}_maps"].append(m[0])
+    return out
+
+
+def rank_trend(xs, values) -> float:
+    """Spearman ρ of ``values`` against ``xs``, rounded to 10 decimals (ρ of ``n`` untied
+    points is a multiple of ``6/(n³−n)``; the rounding removes float noise such as
+    ``−0.7999999999999999`` so a bound ``ρ ≤ −0.8`` reads as stated)."""
+    xs, values = np.asarray(xs, dtype=float), np.asarray(values, dtype=float)
+    if xs.shape != values.shape or xs.ndim != 1 or len(xs) < 3:
+        raise ValueError(f"xs and values must be 1-D of the same length ≥ 3; got {xs.shape} "
+                         f"and {values.shape}")
+    return round(sensitivity.spearman(xs, values), 10)
+
+
+def moment_grid(results, xs, n_seeds: int) -> dict:
+    """Arrange sweep results (``x``-major, then seed) into ``(len(xs), n_seeds)`` arrays of
+    ``trained_m1``, ``trained_m2``, ``untrained_m1``, ``untrained_m2``, ``train_loss`` and
+    ``steps``, and add the trends: ``rho_<t>`` (Spearman ρ of the seed-mean moments against
+    ``xs``) and ``rho_<t>_seeds`` (one ρ per seed), for ``t`` in the four moment keys."""
+    if len(results) != len(xs) * n_seeds:
+        raise ValueError(f"results must hold len(xs)·n_seeds = {len(xs) * n_seeds} points; "
+                         f"got {len(results)}")
+    keys = ("trained_m1", "trained_m2", "untrained_m1", "untrained_m2", "train_loss", "steps")
+    out = {"x": list(xs)}
+    for k in keys:
+        out[k] = np.array([p[k] for p in results], dtype=float).reshape(len(xs), n_seeds)
+    for k in keys[:4]:
+        a = out[k]
+        same = np.all(a == a[:1], axis=0)         # untrained nets that do not depend on x
+        out[f"rho_{k}"] = (float("nan") if same.all() else rank_trend(xs, a.mean(1)))
+        out[f"rho_{k}_seeds"] = np.array([float("nan") if same[j] else rank_trend(xs, a[:, j])
+                                          for j in range(n_seeds)])
+    return out
+
+
+def untrained_moments(kind: str, depths, seeds, *, size: int = 16, width: int = 16,
+                      n_test: int = 100, data_seed: int = 0) -> dict:
+    """Moments (Eq. 5.1) of the sensitivity of *untrained* nets (the null of G4): for each
+    depth and seed, the net :func:`sensitivity_point` would build (``torch.manual_seed(seed)``
+    then :func:`make_model`) on the same held-out images. Cheap (no training), so the null
+    can use more seeds than the trained sweep. Returns ``m1``, ``m2``:
+    ``(len(depths), len(seeds))`` and the trends of :func:`moment_grid` as ``rho_m1``,
+    ``rho_m1_seeds``, ``rho_m2``, ``rho_m2_seeds``."""
+    _, (xt, _) = standin_set(0, n_test, size=size, seed=data_seed)
+    m = np.zeros((2, len(depths), len(seeds)))
+    with presets.threads(1):
+        for i, d in enumerate(depths):
+            for j, s in enumerate(seeds):
+                torch.manual_seed(int(s))
+                net = make_model(kind, int(d), width=width, size=size)
+                r, gr = sensitivity.radial(sensitivity.frequency_sensitivity(net, xt))
+                m[:, i, j] = sensitivity.moments(r, gr)
+    out = {"m1": m[0], "m2": m[1]}
+    for k in ("m1", "m2"):
+        out[f"rho_{k}"] = rank_trend(depths, out[k].mean(1))
+        out[f"rho_{k}_seeds"] = np.array([rank_trend(depths, out[k][:, j])
+                                          for j in range(len(seeds))])
+    return out
+
+
+def matched_sweeps(*, depths, lams, seeds, depth_decay: float, decay_depth: int,
+                   resnet_depth: int, folder, executor=None, max_workers: int = 1,
+                   lr: float = 0.01, resnet_lr: float = 0.05, myrtle_lams=None,
+                   myrtle_lr: float = 0.03, **common) -> dict:
+    """G4–G6 at matched training loss, as one sweep (:func:`freqlearn.sweep.sweep`, one point
+    = one (model, depth or λ, seed) call of :func:`sensitivity_point`):
+
+    - ``"depth"``: ReLU ConvActually at each of ``depths``, PyTorch weight decay
+      ``depth_decay``;
+    - ``"lam"``: ReLU ConvActually of depth ``decay_depth`` at each weight decay of ``lams``;
+    - ``"resnet"``: the CIFAR ResNet of depth ``resnet_depth`` (6n+2) at each of ``lams``;
+    - ``"myrtle"`` (when ``myrtle_lams`` is given): the Myrtle CNN (SI C.5 table (b),
+      ``width`` base channels) at each weight decay of ``myrtle_lams``, rate ``myrtle_lr``.
+
+    ``common`` (``size``, ``width``, ``n_train``, ``n_test``, ``steps``, ``target_loss``,
+    ``data_seed``) goes to every point. Points shared by two sweeps run once. Returns
+    :func:`moment_grid` of each sweep (keys ``"depth"``, ``"lam"``, ``"resnet"`` and
+    ``"myrtle"``).
+    """
+    from .. import sweep as flsweep
+
+    seeds = [int(s) for s in seeds]
+    plans = {"depth": [dict(kind="convactually", depth=int(d), weight_decay=float(depth_decay),
+                            lr=lr) for d in depths],
+             "lam": [dict(kind="convactually", depth=int(decay_depth), weight_decay=float(w),
+                          lr=lr) for w in lams],
+             "resnet": [dict(kind="resnet", depth=int(resnet_depth), weight_decay=float(w),
+                             lr=resnet_lr) for w in lams]}
+    xs_of = {"depth": depths, "lam": lams, "resnet": lams}
+    if myrtle_lams is not None:
+        plans["myrtle"] = [dict(kind="myrtle", depth=0, weight_decay=float(w), lr=myrtle_lr)
+                           for w in myrtle_lams]
+        xs_of["myrtle"] = myrtle_lams
+    full = {name: [dict(p, seed=s, **common) for p in plan for s in seeds]
+            for name, plan in plans.items()}
+    unique = []
+    for pts in full.values():
+        for p in pts:
+            if p not in unique:
+                unique.append(p)
+    res = flsweep.sweep(sensitivity_point, unique, folder, executor=executor,
+                        max_workers=max_workers)
+    out = {}
+    for name, pts in full.items():
+        got = [res[unique.index(p)] for p in pts]
+        xs = xs_of[name]
+        out[name] = moment_grid(got, xs, len(seeds))
+        out[name]["maps"] = [got[i * len(seeds)]["trained_map"] for i in range(len(xs))]
     return out
 
 
@@ -508,14 +620,16 @@ def paper_point(*, kind: str, depth: int, weight_decay: float, seed: int, schedu
 
 
 # ---------------------------------------------------------------------- speed
-def benchmark_step(*, depth: int = 4, width: int = 64, size: int = 32, batch: int = 128,
-                   conv2d_batch: int | None = None, repeat: int = 1) -> dict:
-    """Seconds for one training step (forward+backward, SGD) and one batch of sensitivity
-    maps, FFT path vs ``conv2d``, same weights, same run. ``conv2d_batch`` (default
-    ``batch``) times the slow path on fewer images and scales linearly to ``batch``."""
+def benchmark_fns(*, depth: int = 4, width: int = 64, size: int = 32, batch: int = 128,
+                  conv2d_batch: int | None = None, device=None) -> tuple[dict, dict]:
+    """The callables that :func:`benchmark_step` and ``make bench`` (:mod:`freqlearn.bench`)
+    time: ``{fft,conv2d}_{step,sensitivity}`` — one SGD step (forward+backward) and one batch
+    of sensitivity maps of ConvActually on the FFT path and of the same net on ``conv2d``
+    (same weights, same data) — and, per name, the factor that scales a time measured on
+    ``conv2d_batch`` images (default ``batch``) to ``batch`` images."""
     cb = batch if conv2d_batch is None else conv2d_batch
-    dev = presets.device()
-    out = {}
+    dev = presets.device() if device is None else torch.device(device)
+    fns, scale = {}, {}
     for name, cls, b in (("fft", nets.ConvActually, batch),
                          ("conv2d", nets.ConvActuallyConv2d, cb)):
         torch.manual_seed(0)
@@ -532,17 +646,32 @@ def benchmark_step(*, depth: int = 4, width: int = 64, size: int = 32, batch: in
         def smap(m=m, x=x):
             sensitivity.frequency_sensitivity(m, x, batch_size=len(x))
 
-        for what, fn in (("step", step), ("sensitivity", smap)):
-            best = math.inf
-            for _ in range(repeat):
-                if dev.type == "cuda":
-                    torch.cuda.synchronize()
-                t0 = time.perf_counter()
-                fn()
-                if dev.type == "cuda":
-                    torch.cuda.synchronize()
-                best = min(best, time.perf_counter() - t0)
-            out[f"{name}_{what}_s"] = best * batch / b
+        fns[f"{name}_step"], fns[f"{name}_sensitivity"] = step, smap
+        scale[f"{name}_step"] = scale[f"{name}_sensitivity"] = batch / b
+    return fns, scale
+
+
+def benchmark_step(*, depth: int = 4, width: int = 64, size: int = 32, batch: int = 128,
+                   conv2d_batch: int | None = None, repeat: int = 1) -> dict:
+    """Seconds for one training step (forward+backward, SGD) and one batch of sensitivity
+    maps, FFT path vs ``conv2d``, same weights, same run (:func:`benchmark_fns`; the best of
+    ``repeat``). ``conv2d_batch`` (default ``batch``) times the slow path on fewer images
+    and scales linearly to ``batch``."""
+    dev = presets.device()
+    fns, scale = benchmark_fns(depth=depth, width=width, size=size, batch=batch,
+                               conv2d_batch=conv2d_batch, device=dev)
+    out = {}
+    for key, fn in fns.items():
+        best = math.inf
+        for _ in range(repeat):
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            fn()
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            best = min(best, time.perf_counter() - t0)
+        out[f"{key}_s"] = best * scale[key]
     out["step_ratio"] = out["conv2d_step_s"] / out["fft_step_s"]
     out["sensitivity_ratio"] = out["conv2d_sensitivity_s"] / out["fft_sensitivity_s"]
     out["device"] = str(dev)

@@ -24,11 +24,20 @@ from torch.nn import functional as F
 
 from .blocks import BasicBlock
 
-__all__ = ["VGG", "vgg11_bn", "CifarResNet", "cifar_resnet", "LinearGAP", "first_layer",
-           "VGG11_CFG"]
+__all__ = ["VGG", "vgg11_bn", "vgg_bn", "CifarResNet", "cifar_resnet", "LinearGAP",
+           "first_layer", "VGG11_CFG", "VGG_CFGS"]
 
 #: VGG "A" configuration (VGG11), channels per conv, "M" = 2×2 max-pool
 VGG11_CFG = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")
+#: Simonyan & Zisserman's configurations A, B, D, E by depth (conv layers + 3 linear)
+VGG_CFGS = {
+    11: VGG11_CFG,
+    13: (64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"),
+    16: (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
+         512, 512, 512, "M"),
+    19: (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
+         512, 512, 512, 512, "M"),
+}
 
 
 def _pos_int(name, v, lo=1):
@@ -98,6 +107,17 @@ def vgg11_bn(*, n_classes: int = 10, width: float = 1.0, first: int | None = Non
     overrides the first conv's filters; ``first_stride`` = 3 gives non-overlapping 3×3
     patches (App. D.2)."""
     return VGG(VGG11_CFG, n_classes=n_classes, width=width, first=first,
+               first_stride=first_stride, freeze_first=freeze_first)
+
+
+def vgg_bn(depth: int = 11, *, n_classes: int = 10, width: float = 1.0,
+           first: int | None = None, first_stride: int = 1,
+           freeze_first: bool = False) -> VGG:
+    """VGG-``depth``-bn in the CIFAR form (``depth`` ∈ 11, 13, 16, 19: configurations A, B, D,
+    E); the VGGs "of different depths" of Fig. 2 / App. F."""
+    if isinstance(depth, bool) or depth not in VGG_CFGS:
+        raise ValueError(f"depth must be one of {sorted(VGG_CFGS)}; got {depth!r}")
+    return VGG(VGG_CFGS[depth], n_classes=n_classes, width=width, first=first,
                first_stride=first_stride, freeze_first=freeze_first)
 
 

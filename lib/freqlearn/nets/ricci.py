@@ -7,6 +7,8 @@
 - :class:`SmallCNN` — a small convolutional net (two conv layers, global average pool,
   linear read-out) for the natural-image probes of R1.
 - :class:`MLP` — a two-layer fully connected classifier for R1 (plain torch module).
+- :class:`ResNet18` — the CIFAR ResNet-18 (3×3 stem, four stages of two basic blocks) for
+  the deep-CNN runs of R5 on CIFAR-100 (paper preset only).
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import math
 
 import torch
 
-__all__ = ["TwoLayer", "SmallCNN", "MLP"]
+from .blocks import BasicBlock
+
+__all__ = ["TwoLayer", "SmallCNN", "MLP", "ResNet18"]
 
 
 class TwoLayer:
@@ -97,3 +101,25 @@ class SmallCNN(torch.nn.Module):
         h = torch.nn.functional.max_pool2d(torch.relu(self.c1(x)), 2)
         h = torch.relu(self.c2(h)).mean(dim=(2, 3))
         return self.fc(h)
+
+
+class ResNet18(torch.nn.Module):
+    """CIFAR ResNet-18: conv3×3(c_in→w) → BN → ReLU, stages of two :class:`BasicBlock` at
+    widths ``w, 2w, 4w, 8w`` (strides 1, 2, 2, 2), global average pool, Linear(8w, C)."""
+
+    def __init__(self, c_in: int, C: int, width: int = 64):
+        super().__init__()
+        for name, v in (("c_in", c_in), ("C", C), ("width", width)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive int; got {v!r}")
+        self.stem = torch.nn.Sequential(torch.nn.Conv2d(c_in, width, 3, 1, 1, bias=False),
+                                        torch.nn.BatchNorm2d(width), torch.nn.ReLU())
+        blocks, c = [], width
+        for i, w in enumerate((width, 2 * width, 4 * width, 8 * width)):
+            blocks += [BasicBlock(c, w, 1 if i == 0 else 2), BasicBlock(w, w)]
+            c = w
+        self.blocks = torch.nn.Sequential(*blocks)
+        self.fc = torch.nn.Linear(c, C)
+
+    def forward(self, x):
+        return self.fc(self.blocks(self.stem(x)).mean(dim=(2, 3)))
