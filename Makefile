@@ -126,9 +126,14 @@ seeds: $(STAMP)
 
 # Run notebooks at the paper preset (NB=pinson2023/cosines ... or all) and record their
 # claims with provenance (commit, date, machine, device, wall time) under records/paper/.
+# Checkpoints are off while recording, so the wall time is that of a whole run: a run
+# restored from an earlier run's checkpoints takes seconds. RECORD_CHECKPOINT=auto resumes
+# from them (e.g. after an interruption), and then the recorded wall time is not a run time.
+RECORD_CHECKPOINT ?= off
 record-paper: $(STAMP)
 	@rm -rf _build/paper-claims
-	BOOK_PRESET=paper FREQLEARN_BASELINE=off FREQLEARN_CLAIMS_DIR=$(CURDIR)/_build/paper-claims \
+	BOOK_PRESET=paper FREQLEARN_BASELINE=off FREQLEARN_CHECKPOINT=$(RECORD_CHECKPOINT) \
+	  FREQLEARN_CLAIMS_DIR=$(CURDIR)/_build/paper-claims \
 	  $(RUN_NOTEBOOKS) || true
 	$(CLAIMS) record _build/paper-claims
 
