@@ -82,12 +82,17 @@ def test_soft_threshold_and_ridge_closed_forms():
     np.testing.assert_allclose(T.ridge(tau, v, 1.0), v / 2)
 
 
+def _planted(seed, n, k):
+    """Stationary Gaussian 4×4 images with a power-law τ, a planted linear teacher with
+    ``k`` outputs, and their statistics (S, B)."""
+    g = torch.Generator().manual_seed(seed)
+    x = D.stationary_gaussian(n, D.power_law_tau((1, 4, 4)), generator=g)
+    y, _ = D.planted_teacher(x, k, generator=g)
+    return g, x, y, *T.statistics(x, y)
+
+
 def test_exact_solvers_match_autograd_stationarity():
-    g = torch.Generator().manual_seed(2)
-    tau = D.power_law_tau((1, 4, 4))
-    x = D.stationary_gaussian(400, tau, generator=g)
-    y, _ = D.planted_teacher(x, 1, generator=g)
-    S, B = T.statistics(x, y)
+    g, x, y, S, B = _planted(2, 400, 1)
     for L, lam in ((1, 0.05), (2, 0.02)):
         v = T.ridge_exact(S, B, lam, (1, 4, 4)) if L == 1 else \
             T.prox_gradient(S, B, lam, L, (1, 4, 4), n_iter=20000)
@@ -104,11 +109,7 @@ def test_exact_solvers_match_autograd_stationarity():
 
 
 def test_trained_linear_cnn_reaches_ridge_and_basis_loss_is_data_loss():
-    g = torch.Generator().manual_seed(3)
-    tau = D.power_law_tau((1, 4, 4))
-    x = D.stationary_gaussian(500, tau, generator=g)
-    y, _ = D.planted_teacher(x, 2, generator=g)
-    S, B = T.statistics(x, y)
+    g, x, y, S, B = _planted(3, 500, 2)
     m, info = E.fit_linear_cnn(x, y, 1, 0.05, generator=g)
     v = fl.nets.dft.effective_predictor(m.weights()).detach()
     assert (v - T.ridge_exact(S, B, 0.05, (1, 4, 4))).abs().max() < 1e-7

@@ -22,7 +22,8 @@ __all__ = ["load", "patch_basis", "train_net", "profile", "first_weights", "simu
            "label_energy_corr", "energy_labels", "autocorr", "whiten_images",
            "per_image_energy", "label_draws", "cv_of_projections",
            "linear_profiles", "make_net", "train_set", "autocorr_filters",
-           "random_banks", "train_pairs", "formula_gain", "load_celeba", "load_extra",
+           "random_banks", "train_pairs", "formula_gain", "relative_energy", "load_celeba",
+           "load_extra",
            "CELEBA_FILES", "dataset_runs"]
 
 #: the files of the official CelebA release that :func:`load_celeba` reads
@@ -378,6 +379,13 @@ def train_pairs(D: dict, pairs: dict, spec: dict, *, epochs: int, U, seed: int =
     return out
 
 
+def relative_energy(p, i: int) -> float:
+    """Energy of component ``i`` of a profile ``p`` relative to the largest other component
+    (App. D.2: how far scaling one PCA direction lifts it above the rest)."""
+    p = np.asarray(p, float)
+    return float(p[i] / np.delete(p, i).max())
+
+
 def formula_gain(p_orig, lam2, i: int, alpha: float) -> tuple[float, float]:
     """App. D.2 as a prediction: fit :func:`~freqlearn.theory.chowers.fit_formula` (over
     ``s``) to the profile ``p_orig`` of a net trained on the original images, then evaluate
@@ -388,11 +396,7 @@ def formula_gain(p_orig, lam2, i: int, alpha: float) -> tuple[float, float]:
     lam2_a = lam2.copy()
     lam2_a[i] *= float(alpha) ** 2
     f_a = th.formula(lam2_a, s)
-
-    def rel(p):
-        return p[i] / np.delete(p, i).max()
-
-    return float(rel(f_a) / rel(f_o)), s
+    return relative_energy(f_a, i) / relative_energy(f_o, i), s
 
 
 def _celeba_table(path, what):
