@@ -128,13 +128,16 @@ seeds: $(STAMP)
 # claims with provenance (commit, date, machine, device, wall time) under records/paper/.
 # Checkpoints are off while recording, so the wall time is that of a whole run: a run
 # restored from an earlier run's checkpoints takes seconds. RECORD_CHECKPOINT=auto resumes
-# from them (e.g. after an interruption), and then the recorded wall time is not a run time.
+# from them (e.g. after an interruption), and then the recorded wall time is not a run time
+# (the record lists what was restored). A paper-preset cell can run for hours on a CPU:
+# nbval's default limit of 2000 s per cell is raised to PAPER_CELL_TIMEOUT seconds.
 RECORD_CHECKPOINT ?= off
+PAPER_CELL_TIMEOUT ?= 86400
 record-paper: $(STAMP)
 	@rm -rf _build/paper-claims
 	BOOK_PRESET=paper FREQLEARN_BASELINE=off FREQLEARN_CHECKPOINT=$(RECORD_CHECKPOINT) \
 	  FREQLEARN_CLAIMS_DIR=$(CURDIR)/_build/paper-claims \
-	  $(RUN_NOTEBOOKS) || true
+	  $(RUN_NOTEBOOKS) --nbval-cell-timeout=$(PAPER_CELL_TIMEOUT) || true
 	$(CLAIMS) record _build/paper-claims
 
 # Regenerate the lock: resolve pyproject.toml's ranges in a fresh venv and freeze them.

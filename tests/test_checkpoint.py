@@ -6,6 +6,7 @@ the docstrings), plus the notebook-level interrupt-and-resume of issue 14, item 
 
 from __future__ import annotations
 
+import json
 import pickle
 import random
 import types
@@ -356,6 +357,30 @@ def test_resume_after_exception_is_exact_and_finished_run_does_nothing(tmp_path)
     done = Exp()
     done.run(100, ck)
     assert done.calls == [] and torch.equal(done.W, ref.W)
+
+
+def test_a_resumed_run_is_recorded_with_its_claims(tmp_path, monkeypatch):
+    """A record's wall time means nothing for a run restored from disk: the restores are
+    listed in the notebook's .run.json (and so in a paper record's provenance)."""
+    from freqlearn import claims, presets
+
+    monkeypatch.setattr(presets, "_REUSED", [])
+    ck = tmp_path / "c.pt"
+    first = Exp()
+    first.step = lambda t, f=first.step: (_ for _ in ()).throw(KeyboardInterrupt) \
+        if t == 45 else f(t)
+    with pytest.raises(KeyboardInterrupt):
+        first.run(100, ck)
+    assert presets.reused() == []  # a fresh start restores nothing
+    Exp().run(100, ck)
+    assert presets.reused() == [f"checkpoint {ck} (update 40 of 100)"]
+    monkeypatch.setenv("FREQLEARN_CLAIMS_DIR", str(tmp_path / "claims"))
+    c = claims.Claims("toolkit/x", preset="quick", seed=1)
+    c.at_most("X1", "a check", measured=0.0, expected=1.0)
+    c.write()
+    run = json.loads((tmp_path / "claims" / "toolkit" / "x.run.json").read_text())
+    assert run["reused"] == presets.reused()
+    assert claims.load_meta(tmp_path / "claims")["toolkit/x"]["reused"] == run["reused"]
 
 
 # ------------------------------------------------------------- 3. automatic paths

@@ -53,6 +53,31 @@ def test_caption_names_data_preset_trials(monkeypatch):
     assert "band" in s
     s1 = plots.caption("One", data="x", trials=1)
     assert "1 trial." in s1 and "band" not in s1
+    s0 = plots.caption("Q", data="none", trials=0)
+    assert "deterministic" in s0 and "trial" not in s0
+    s5 = plots.caption("Timing", data="x", trials=5, spread="median and quartiles")
+    assert "5 trials (median and quartiles)." in s5 and "band" not in s5
+    for bad in (-1, 2.0, True, "3"):
+        with pytest.raises(ValueError, match="trials"):
+            plots.caption("x", data="x", trials=bad)
+
+
+def test_every_notebook_caption_names_its_trials():
+    """Guide: every figure's caption names data, preset and trials (0 = deterministic)."""
+    import re
+    from pathlib import Path
+
+    missing = []
+    for nb in sorted((Path(__file__).parents[1] / "book").rglob("*.md")):
+        text = nb.read_text()
+        for m in re.finditer(r"fl\.plots\.caption\(", text):
+            i, depth = m.end(), 1
+            while depth:
+                depth += (text[i] == "(") - (text[i] == ")")
+                i += 1
+            if "trials=" not in text[m.start():i]:
+                missing.append(f"{nb.name}:{text[:m.start()].count(chr(10)) + 1}")
+    assert not missing, f"captions without trials=: {missing}"
 
 
 def test_band_and_theory_draw_mean_and_dashed():

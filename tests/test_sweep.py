@@ -44,12 +44,17 @@ def test_dask_local_cluster_interrupt_and_resume(tmp_path):
     assert (tmp_path / "res" / key / "ckpt.txt").read_text() == "2"
 
 
-def test_serial_and_skip(tmp_path):
+def test_serial_and_skip(tmp_path, monkeypatch):
+    from freqlearn import presets
+
+    monkeypatch.setattr(presets, "_REUSED", [])
     log = str(tmp_path / "l")
     pts = [{"x": 1, "log": log}, {"x": 3, "log": log}]
     assert [o["y"] for o in SW.sweep(square_point, pts, tmp_path, executor="serial")] == [1, 9]
+    assert presets.reused() == []
     SW.sweep(square_point, pts, tmp_path, executor="serial")
     assert _calls(log) == [1, 3]
+    assert presets.reused() == [f"sweep {tmp_path}: 2 of 2 points"]  # recorded with the claims
 
 
 def test_thread_executor_partial_results(tmp_path):

@@ -431,7 +431,8 @@ def walls_section(root: Path | str = ROOT, quick_dir: Path | str | None = None) 
             d = json.loads(p.read_text())
         except (OSError, ValueError):
             continue
-        quick.append({k: d.get(k) for k in ("notebook", "wall_s", "finished", "machine")})
+        quick.append({k: d.get(k) for k in ("notebook", "wall_s", "finished", "machine",
+                                            "reused")})
     paper = []
     for p in sorted((root / "records" / "paper").rglob("*.json")):
         try:
@@ -440,7 +441,7 @@ def walls_section(root: Path | str = ROOT, quick_dir: Path | str | None = None) 
             continue
         nb = f"{p.parent.name}/{p.stem}"
         paper.append({"notebook": nb, **{k: prov.get(k) for k in (
-            "wall_s", "date", "machine", "device", "commit")}})
+            "wall_s", "date", "machine", "device", "commit", "reused")}})
     try:
         src = str(quick_dir.resolve().relative_to(root.resolve()))
     except ValueError:

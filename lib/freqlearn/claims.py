@@ -714,7 +714,8 @@ class Claims:
         _atomic(path, {"meta": self.meta(), "claims": self.to_json()})
         _atomic(path.with_name(path.name[:-len(".json")] + ".run.json"), {
             "notebook": self.notebook, "wall_s": round(time.time() - self.started, 3),
-            "finished": _utc_now(), "machine": _machine(), "device": _device()})
+            "finished": _utc_now(), "machine": _machine(), "device": _device(),
+            "reused": presets.reused()})
         if self.benchmarks:
             bdir = cdir.parent / "benchmarks"
             bpath = _inside(bdir / f"{self.notebook}.json", bdir, self.notebook)
@@ -838,7 +839,8 @@ def load_meta(directory: str | os.PathLike | None = None) -> dict[str, dict]:
         run = p.with_name(p.name[:-len(".json")] + ".run.json")
         if run.exists():
             info = json.loads(run.read_text())
-            meta.update({k: info.get(k) for k in ("wall_s", "machine", "device", "finished")})
+            meta.update({k: info.get(k) for k in ("wall_s", "machine", "device", "finished",
+                                                  "reused")})
         out[meta["notebook"]] = meta
     return out
 
@@ -1115,7 +1117,7 @@ def record_run(claims_dir, out_dir=None) -> list[Path]:
         prov = {"commit": commit, "date": meta.get("finished") or _utc_now(),
                 "machine": meta.get("machine") or _machine(),
                 "device": meta.get("device") or _device(), **_versions(),
-                "wall_s": meta.get("wall_s"),
+                "wall_s": meta.get("wall_s"), "reused": meta.get("reused"),
                 "notebook_sha256": meta.get("notebook_sha256") or notebook_sha256(nb),
                 "preset": "paper", "seed": meta.get("seed")}
         path = _inside(out_dir / f"{_check_name(nb)}.json", out_dir, nb)

@@ -43,14 +43,26 @@ def theory(ax, t, y, *, label=None, color="k", **kw):
     return ax.plot(t, y, ls="--", color=color, label=label, **kw)[0]
 
 
-def caption(text: str, *, data: str, trials: int | None = None, extra: str = "") -> str:
-    """A figure caption that names the data, the preset and the number of trials."""
+def caption(text: str, *, data: str, trials: int | None = None, extra: str = "",
+            spread: str | None = None) -> str:
+    """A figure caption that names the data, the preset and the number of trials.
+
+    ``trials=0`` marks a deterministic figure (no random draw enters it). ``spread`` replaces
+    the default legend of a multi-trial figure, "line: mean, band: ± 1 s.d.", when the figure
+    shows its spread another way (e.g. "median and quartiles of 5 repeats")."""
+    if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int)
+                               or trials < 0):
+        raise ValueError(f"trials must be an int ≥ 0 or None; got {trials!r}")
     p = presets.current()
     parts = [text.rstrip(". ") + ".", f"Data: {data}.", f"Preset {p.name} (seed {p.seed}"
              + (")" if p.default_seed else ", BOOK_SEED)")]
-    if trials is not None:
+    if trials == 0:
+        parts[-1] += ", deterministic: no random draw"
+    elif trials is not None:
         parts[-1] += f", {trials} trial{'s' if trials != 1 else ''}"
-        if trials > 1:
+        if spread is not None:
+            parts[-1] += f" ({spread})"
+        elif trials > 1:
             parts[-1] += " (line: mean, band: ± 1 s.d.)"
     parts[-1] += "."
     if extra:

@@ -240,3 +240,20 @@ def threads(n: int = 1):
             yield
     finally:
         torch.set_num_threads(old)
+
+
+# ---- what a run reused from disk (recorded with its claims) --------------------------------
+_REUSED: list[str] = []
+
+
+def note_reused(what: str) -> None:
+    """Record that this process restored ``what`` (a training checkpoint, a saved sweep point)
+    instead of computing it, so that a recorded run's wall time can be read for what it is:
+    :meth:`freqlearn.claims.Claims.write` puts the list in the ``.run.json`` and
+    ``record-paper`` copies it into the record's provenance."""
+    _REUSED.append(str(what))
+
+
+def reused() -> list[str]:
+    """What this process has restored from disk so far (see :func:`note_reused`)."""
+    return list(_REUSED)

@@ -134,6 +134,10 @@ def sweep(fn, points, folder, *, executor=None, max_workers: int = 1,
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     todo = [i for i, k in enumerate(keys) if not (folder / k / "result.pkl").exists()]
+    if len(todo) < len(keys):
+        from . import presets  # here, so that the workers' import of this module stays light
+
+        presets.note_reused(f"sweep {folder}: {len(keys) - len(todo)} of {len(keys)} points")
     own = None
     if todo:
         if executor is None or executor == "local":

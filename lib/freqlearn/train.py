@@ -790,6 +790,8 @@ def run(step: Callable[[int], object], budget: int, *, recorder: Recorder | None
             checkpoint_every = max(budget // 10, 1)
         if path.exists():
             t0 = _load(path, fp, items, recorder, generators)
+            if t0:
+                presets.note_reused(f"checkpoint {path} (update {t0} of {budget})")
             if show:
                 print(f"{desc}: resumed from {path} at update {t0} of {budget}",
                       file=sys.stderr)

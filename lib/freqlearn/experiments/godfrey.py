@@ -44,7 +44,8 @@ def penalty(model) -> torch.Tensor:
 
 
 def fit_linear_cnn(x, y, L: int, lam: float, *, width: int = 1, generator=None,
-                   max_iter: int = 3000, init_gain: float = 1.0, via_basis: bool = True):
+                   max_iter: int = 3000, init_gain: float = 1.0, via_basis: bool = True,
+                   loss: str = "mse"):
     """Train the linear CNN of Eq. 3.1 (``L`` layers, no bias) to convergence, float64.
 
     Loss ``(1/N)Σ‖y − f(x)‖² + λ Σ_l‖w^l‖²`` (Eq. 4.1; ``torch.optim.SGD(weight_decay=2λ)``
@@ -54,7 +55,22 @@ def fit_linear_cnn(x, y, L: int, lam: float, *, width: int = 1, generator=None,
     evaluation pushes the ``D = C·H·W`` pixel basis images through the network's FFT path
     instead of the ``N`` samples (same loss up to a constant, ``N/D`` times cheaper).
     Returns ``(model, info)`` with the final data loss and gradient norm.
+
+    ``loss="ce"`` (not in the paper; the synthesis chapter's loss condition) replaces the
+    data term by the cross-entropy ``−(1/N)Σ_n Σ_k y_{nk} log softmax(f(x_n))_k`` with ``y``
+    rows of class probabilities (one-hot labels), same penalty. With ``via_basis=True`` the
+    logits are ``X Wᵀ`` with ``Wᵀ`` read off the basis images (the net is linear, no bias).
+    With ``λ > 0`` the objective is coercive, so a minimiser exists; with ``λ = 0`` on
+    separable data it has none (L-BFGS then stops after its ``2 × max_iter`` budget).
     """
+    if not isinstance(loss, str) or loss not in ("mse", "ce"):
+        raise ValueError(f"loss must be 'mse' or 'ce'; got {loss!r}")
+    if loss == "ce":
+        y = torch.as_tensor(y, dtype=torch.float64)
+        if y.ndim != 2 or len(y) != len(x) or bool((y < 0).any()) or not torch.allclose(
+                y.sum(1), torch.ones(len(y), dtype=torch.float64)):
+            raise ValueError("y must be (N, K) rows of class probabilities (one-hot labels) "
+                             f"for loss='ce'; got shape {tuple(y.shape)}")
     if generator is not None:
         state = torch.random.get_rng_state()
         torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
@@ -66,16 +82,24 @@ def fit_linear_cnn(x, y, L: int, lam: float, *, width: int = 1, generator=None,
     opt = torch.optim.LBFGS(model.parameters(), lr=1, max_iter=max_iter, history_size=50,
                             tolerance_grad=1e-12, tolerance_change=1e-16,
                             line_search_fn="strong_wolfe")
-    S, B = theory.statistics(x, y)
-    D = S.shape[0]
+    D = int(np.prod(x.shape[1:]))
     basis = torch.eye(D, dtype=torch.float64).reshape(D, *x.shape[1:])
-    yy = float((y.double() ** 2).sum(1).mean())
+    if loss == "mse":
+        S, B = theory.statistics(x, y)
+        yy = float((y.double() ** 2).sum(1).mean())
 
-    def data_loss():
-        if not via_basis:
-            return ((y - model(x)) ** 2).sum(1).mean()
-        Wt = model(basis)                                   # (D, K) = Wᵀ
-        return (Wt * (S @ Wt)).sum() - 2 * (B.T * Wt).sum() + yy
+        def data_loss():
+            if not via_basis:
+                return ((y - model(x)) ** 2).sum(1).mean()
+            Wt = model(basis)                                   # (D, K) = Wᵀ
+            return (Wt * (S @ Wt)).sum() - 2 * (B.T * Wt).sum() + yy
+    else:
+        x = torch.as_tensor(x, dtype=torch.float64)
+        xf = x.reshape(len(x), D)
+
+        def data_loss():
+            logits = xf @ model(basis) if via_basis else model(x)      # (N, K)
+            return -(y * F.log_softmax(logits, 1)).sum(1).mean()
 
     def closure():
         opt.zero_grad()

@@ -23,7 +23,8 @@ from ..nets.committee import Committee, ipr, train_finite
 from ..theory import ingrosso as _th
 
 __all__ = ["online_nlgp_vs_gp", "finite_data", "class_samples", "leading_cp", "few_threads",
-           "INITS", "authors_lr", "best_threshold_accuracy"]
+           "INITS", "authors_lr", "best_threshold_accuracy", "finite_nlgp_vs_gp",
+           "cross_accuracy", "localised_fraction"]
 
 
 few_threads = _th.few_threads
@@ -145,12 +146,14 @@ def finite_data(*, L, xis, g, K, alpha, lr, batch, steps, trials, n_test, genera
                 gaussian=False, plastic_v=False, plastic_b=True, v0=None, b0=0.0, act="erf",
                 n_record=30,
                 record_steps=None, keep_w=False, weight_decay=0.0, checkpoint=None,
-                init="methods"):
+                init="methods", device="cpu"):
     """Minibatch SGD on P = αD fixed samples per trial; returns the recorded arrays.
 
     ``init="authors"`` starts W with variance 0.01/D and the biases at ±1 (:data:`INITS`;
     it overrides ``b0``). ``checkpoint``: a path, ``False`` or ``None`` (automatic,
-    :func:`freqlearn.train.resolve_checkpoint`)."""
+    :func:`freqlearn.train.resolve_checkpoint`). ``device``: where the training set and the
+    nets live (e.g. :func:`freqlearn.presets.device`; sampling stays on the CPU); the
+    returned ``X``, ``Y`` stay there."""
     if init not in INITS:
         raise ValueError(f"init must be one of {sorted(INITS)}; got {init!r}")
     ck = _train.resolve_checkpoint(checkpoint, "finite_data", key=dict(
@@ -163,15 +166,15 @@ def finite_data(*, L, xis, g, K, alpha, lr, batch, steps, trials, n_test, genera
     s = NLGP(L, xis, g, dim=dim, gaussian=gaussian)
     D = s.D
     P = int(alpha * D)
-    X = torch.empty((trials, P, D), dtype=s.dtype)  # filled in chunks: bounded peak memory
-    Y = torch.empty((trials, P), dtype=s.dtype)
+    X = torch.empty((trials, P, D), dtype=s.dtype, device=device)  # filled in chunks
+    Y = torch.empty((trials, P), dtype=s.dtype, device=device)
     chunk = max(1, 2**22 // (trials * D))
     for i in range(0, P, chunk):
         n = min(chunk, P - i)
         X[:, i:i + n], Y[:, i:i + n] = s.sample((trials, n), generator)
-    test = s.sample((trials, n_test), generator)
-    net = Committee(trials, K, D, generator=generator, plastic_v=plastic_v, plastic_b=plastic_b,
-                    v0=v0, act=act, **start)
+    test = tuple(a.to(device) for a in s.sample((trials, n_test), generator))
+    net = _to_device(Committee(trials, K, D, generator=generator, plastic_v=plastic_v,
+                               plastic_b=plastic_b, v0=v0, act=act, **start), device)
     extra = {"W": lambda: net.W.clone()} if keep_w else {"W_last": lambda: net.W[:, :1].clone()}
     extra.update({"v": lambda: net.v.clone(), "b": lambda: net.b.clone()})
     with few_threads():
@@ -182,10 +185,142 @@ def finite_data(*, L, xis, g, K, alpha, lr, batch, steps, trials, n_test, genera
     h = rec.history
     out = {"t": rec.t * batch / D, "epochs": rec.t * batch / P, "steps": rec.t, "D": D, "P": P,
            "ipr": h["ipr"], "pmse": h["pmse"], "acc": h["acc"], "v": h["v"], "b": h["b"],
-           "W_final": net.W.numpy().reshape(trials, K, *s.shape), "X": X, "Y": Y}
+           "W_final": net.W.cpu().numpy().reshape(trials, K, *s.shape), "X": X, "Y": Y}
     if keep_w:
         out["W"] = h["W"]
     return out
+
+
+def _to_device(net, device):
+    """Move a :class:`Committee`'s tensors to ``device`` (in place); returns the net."""
+    net.W, net.b, net.v = (a.to(device) for a in (net.W, net.b, net.v))
+    return net
+
+
+def finite_nlgp_vs_gp(*, L, xis, g, K, alpha, lr, batch, steps, trials, n_test, generator,
+                      dim=2, init="authors", dtype=torch.float32, n_record=10, device=None,
+                      checkpoint=None):
+    """Fig. 2A, B: minibatch SGD on a finite set of P = αD samples, NLGP and GP in one tensor.
+
+    Trials 0..R-1 train on NLGP, R..2R-1 on its Gaussian control (the null of the
+    clustering); every net has its own training set. When the run visits at most P samples
+    (``steps · batch ≤ P``, e.g. the paper's α = 10⁵) no sample is seen twice, and a pass
+    through i.i.d. samples in random order *is* a stream of fresh i.i.d. samples: the batches
+    are then drawn as needed instead of storing P·D numbers (``stored`` in the result says
+    which). ``device``: where the nets and batches live (``None``:
+    :func:`freqlearn.presets.device`); sampling stays on the CPU. Returns a dict with ``t``
+    (samples / D), ``epochs``, ``ipr`` and ``acc`` [time, data set, trial, ...], and the
+    final ``W`` (2, R, K, *shape), ``b`` and ``v`` (2, R, K) as numpy arrays.
+    """
+    from .. import presets
+
+    if init not in INITS:
+        raise ValueError(f"init must be one of {sorted(INITS)}; got {init!r}")
+    for name, val in (("K", K), ("batch", batch), ("steps", steps), ("trials", trials),
+                      ("n_test", n_test)):
+        if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:
+            raise ValueError(f"{name} must be an integer >= 1; got {val!r}")
+    if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or not alpha > 0:
+        raise ValueError(f"alpha must be a number > 0; got {alpha!r}")
+    dev = presets.device() if device is None else torch.device(device)
+    ck = _train.resolve_checkpoint(checkpoint, "finite_nlgp_vs_gp", key=dict(
+        L=L, xis=xis, g=g, K=K, alpha=alpha, lr=lr, batch=batch, steps=steps, trials=trials,
+        n_test=n_test, generator=generator, dim=dim, init=init, dtype=dtype,
+        n_record=n_record))
+    R = trials
+    S = [NLGP(L, xis, g, dim=dim, dtype=dtype),
+         NLGP(L, xis, g, dim=dim, gaussian=True, dtype=dtype)]
+    D = S[0].D
+    P = int(alpha * D)
+    if P < batch:
+        raise ValueError(f"alpha·D = {P} samples must hold one batch of {batch}")
+
+    def sample(n):
+        xs, ys = zip(*[s.sample((R, n), generator) for s in S], strict=True)
+        return torch.cat(xs).to(dev), torch.cat(ys).to(dev)
+
+    stored = steps * batch > P
+    if stored:
+        X = torch.empty((2 * R, P, D), dtype=dtype, device=dev)
+        Y = torch.empty((2 * R, P), dtype=dtype, device=dev)
+        chunk = max(1, 2**22 // (2 * R * D))
+        for i in range(0, P, chunk):
+            n = min(chunk, P - i)
+            X[:, i:i + n], Y[:, i:i + n] = sample(n)
+    test = sample(n_test)
+    net = _to_device(Committee(2 * R, K, D, generator=generator, dtype=dtype,
+                               **INITS[init]), dev)
+    metrics = {"ipr": lambda: ipr(net.W), "acc": lambda: net.accuracy(*test)}
+    rec = _train.Recorder(metrics, _train.log_steps(steps, n_record))
+    perm = {"p": torch.randperm(P, generator=generator), "i": torch.zeros((), dtype=torch.long)}
+
+    def step(t):
+        if not stored:
+            x, y = sample(batch)
+        else:
+            if int(perm["i"]) + batch > P:  # a new epoch: reshuffle
+                perm["p"].copy_(torch.randperm(P, generator=generator))
+                perm["i"].zero_()
+            i = int(perm["i"])
+            idx = perm["p"][i:i + batch].to(dev)
+            perm["i"] += batch
+            x, y = X[:, idx], Y[:, idx]
+        net.sgd_step(x, y, lr)
+
+    with few_threads():
+        _train.run(step, steps, recorder=rec, state={**net.state, "perm": perm["p"],
+                   "perm_i": perm["i"]}, generators=[generator],
+                   desc="finite-data SGD (NLGP + GP)", checkpoint=ck)
+    h = rec.history
+
+    def split(a):
+        return np.asarray(a).reshape(a.shape[0], 2, R, *a.shape[2:])
+
+    return {"t": rec.t * batch / D, "epochs": rec.t * batch / P, "D": D, "P": P,
+            "stored": stored, "ipr": split(h["ipr"]), "acc": split(h["acc"]),
+            "W": net.W.cpu().numpy().reshape(2, R, K, *S[0].shape),
+            "b": net.b.cpu().numpy().reshape(2, R, K), "v": net.v.cpu().numpy().reshape(2, R, K)}
+
+
+def cross_accuracy(W, b, v, *, L, xis, g, n_test, generator, dim=2, dtype=torch.float32):
+    """Sign accuracy of trained committees on fresh NLGP and on fresh GP test data.
+
+    ``W`` (..., K, *shape) with ``b``, ``v`` (..., K): final weights of any set of nets (e.g.
+    ``online_nlgp_vs_gp``'s ``W_final`` with the last recorded ``b``). Every net is tested on
+    its own ``n_test`` samples of each data set. Returns an array (2, ...): [0] on NLGP,
+    [1] on the Gaussian control (Fig. 1's "GP-trained nets on NLGP data").
+    """
+    W, b, v = (torch.as_tensor(np.asarray(a), dtype=dtype) for a in (W, b, v))
+    lead, K = b.shape[:-1], b.shape[-1]
+    if v.shape != b.shape or W.shape[:-dim] != b.shape:
+        raise ValueError(f"W (..., K, *shape), b and v (..., K) must agree; got W "
+                         f"{tuple(W.shape)}, b {tuple(b.shape)}, v {tuple(v.shape)}")
+    T = int(np.prod(lead)) if lead else 1
+    W = W.reshape(T, K, -1)
+    net = Committee(T, K, W.shape[-1], dtype=dtype)
+    net.W, net.b, net.v = W, b.reshape(T, K), v.reshape(T, K)
+    out = []
+    for gaussian in (False, True):
+        s = NLGP(L, xis, g, dim=dim, gaussian=gaussian, dtype=dtype)
+        if s.D != W.shape[-1]:
+            raise ValueError(f"W has {W.shape[-1]} inputs but the NLGP has D = {s.D}")
+        x, y = s.sample((T, n_test), generator)
+        out.append(net.accuracy(x, y).numpy().reshape(lead))
+    return np.stack(out)
+
+
+def localised_fraction(ipr_values, D, threshold=6.0):
+    """Fraction of neurons whose IPR exceeds ``threshold / D`` (last axis = neurons).
+
+    A vector with i.i.d. Gaussian entries has IPR ≈ 3/D (E w⁴ = 3 (E w²)²), a Fourier mode
+    or a sparse superposition of them 1.5/D–3/D; an RF spread evenly over n sites has 1/n.
+    The default 6/D = twice the random vector's value, i.e. an RF concentrated on fewer than
+    about D/6 sites.
+    """
+    r = np.asarray(ipr_values, dtype=float)
+    if not threshold > 0:
+        raise ValueError(f"threshold must be > 0; got {threshold!r}")
+    return (r * D > threshold).mean(-1)
 
 
 def class_samples(*, L, xis, gains, P, trials, generator, dtype=torch.float64):

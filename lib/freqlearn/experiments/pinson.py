@@ -13,7 +13,9 @@ from ..data import pinson as data
 from ..nets import pinson as nets
 from ..theory import pinson as th
 
-__all__ = ["cosines", "sums", "sums_min_norm", "shapes", "paper_cost"]
+__all__ = ["cosines", "sums", "sums_min_norm", "shapes", "paper_cost", "sgd_rate_probe",
+           "discovery_index", "span_fraction", "mixture_report", "ordering_fraction",
+           "long_loss", "cascade_report"]
 
 
 class _StepCNN(nets.LinearCNN):
@@ -314,3 +316,188 @@ def paper_cost(train_set, *, device="cpu", short=2, long=6, generator=None):
             lambda net, b: nets.train_deep(net, train_set, train_set, batches=b, eval_every=10**9,
                                            n_eval=8, generator=gen, checkpoint=False))
     return out
+
+
+def sgd_rate_probe(make_net, train_set, test_set, *, rates, batches, eval_every, n_eval,
+                   generator_seed, tol=0.02):
+    """Pick a stable plain-SGD rate for the deep CNNs (SI K names no optimiser).
+
+    One net per candidate rate, all trials of one batched tensor (``make_net(T)`` builds a
+    :class:`~freqlearn.nets.pinson.DeepCNN` with T trials from a fixed generator), trained
+    with :func:`~freqlearn.nets.pinson.train_deep` on the same batches for ``batches``
+    batches. A rate is *stable* when its train loss never rises above its initial value
+    and ends within ``tol`` (relative) of its own minimum (no growing oscillation). Returns
+    dict ``rate`` (the largest stable rate), ``rates``, ``stable`` (bool per rate),
+    ``t`` and ``loss`` (K, len(rates)).
+    """
+    rates = [float(r) for r in rates]
+    if not rates or any(not (r > 0 and np.isfinite(r)) for r in rates):
+        raise ValueError(f"rates must be positive finite learning rates; got {rates}")
+    net = make_net(len(rates))
+    rec = nets.train_deep(net, train_set, test_set, batches=batches, eval_every=eval_every,
+                          n_eval=n_eval, generator=presets.generator(generator_seed),
+                          optimizer="sgd", lr=rates, checkpoint=False, desc="SGD rate probe")
+    loss = np.asarray(rec.history["loss"], dtype=float)
+    ok = np.all(np.isfinite(loss), 0) & (loss.max(0) <= loss[0] * (1 + 1e-6)) \
+        & (loss[-1] <= loss.min(0) * (1 + tol))
+    if not ok.any():
+        raise ValueError(f"no stable rate among {rates}: lower them")
+    return {"rate": max(r for r, s in zip(rates, ok, strict=True) if s), "rates": rates,
+            "stable": ok, "t": rec.t, "loss": loss}
+
+
+def discovery_index(a, s, frac=0.9):
+    """Record index at which the trial-mean ``a`` (T, p, K) first reaches ``frac``·sα, per
+    mode (the paper's "mode fully discovered", Fig. 5's time points). Returns (indices (p,),
+    reached (p,) bool); a mode never reached gets the last index and ``reached`` False."""
+    a = np.asarray(a, dtype=float)
+    if a.ndim != 3 or len(s) != a.shape[1]:
+        raise ValueError(f"a must be (T, p, K) with p = len(s) = {len(s)}; got {a.shape}")
+    if not 0 < frac <= 1:
+        raise ValueError(f"frac must be in (0, 1]; got {frac!r}")
+    m = a.mean(0) >= frac * np.asarray(s, dtype=float)[:, None]
+    reached = m.any(1)
+    return np.where(reached, np.argmax(m, 1), a.shape[2] - 1), reached
+
+
+def span_fraction(rows, V):
+    """Fraction of each row's energy in the span of the orthonormal columns of ``V`` (D, k):
+    ‖Vᵀr‖²/‖r‖² for rows (..., D) — Eq. 18's "rows of W¹ are mixtures of the discovered
+    singular vectors" as a number in [0, 1] (k/D for a random row)."""
+    r = np.asarray(rows, dtype=float)
+    V = np.asarray(V, dtype=float)
+    if V.ndim != 2 or r.shape[-1] != V.shape[0]:
+        raise ValueError(f"V must be (D, k) with D = rows.shape[-1] = {r.shape[-1]}; "
+                         f"got {V.shape}")
+    return ((r @ V) ** 2).sum(-1) / (r ** 2).sum(-1)
+
+
+def mixture_report(rows, V, idx, *, modes=None):
+    """FC rows as mixtures of the discovered φα (Eq. 18, Fig. 5e,g), with the initial null.
+
+    ``rows`` (K, T, R, D): recorded rows of W¹; ``V`` (D, p) the singular vectors; ``idx``
+    (p,) record index at which each mode is discovered (:func:`discovery_index`). For each
+    mode α in ``modes`` (default all but the last), the fraction of every row's energy in
+    span(φ0..φα) at time idx[α] (``frac``, (len(modes), T·R)), the same for the initial
+    rows (``frac_init``, the random-row null)."""
+    rows = np.asarray(rows, dtype=float)
+    V = np.asarray(V, dtype=float)
+    if rows.ndim != 4 or rows.shape[-1] != V.shape[0]:
+        raise ValueError(f"rows must be (K, T, R, D = {V.shape[0]}); got {rows.shape}")
+    p = V.shape[1]
+    modes = list(range(p - 1)) if modes is None else list(modes)
+    out = {"modes": modes, "frac": [], "frac_init": []}
+    for a in modes:
+        Va = V[:, :a + 1]
+        out["frac"].append(span_fraction(rows[idx[a]], Va).ravel())
+        out["frac_init"].append(span_fraction(rows[0], Va).ravel())
+    out["frac"], out["frac_init"] = np.array(out["frac"]), np.array(out["frac_init"])
+    return out
+
+
+def ordering_fraction(t, a, s):
+    """Ordering of mode discovery times (Fig. 5a,b, 6b,c): for consecutive modes α → α+1,
+    the fraction of trial pairs (i, j) *with mode α reached* in trial j in which mode α+1
+    of trial i reaches sα+1/2 later or not at all (half-times censored at the budget,
+    :func:`freqlearn.theory.pinson.half_time_censored`).
+
+    ``a`` (p, T, K) curves, ``s`` (p,). Returns (fractions (p−1,), decidable pairs (p−1,));
+    a fraction is NaN where mode α was reached in no trial (nothing to order)."""
+    a = np.asarray(a, dtype=float)
+    s = np.asarray(s, dtype=float)
+    if a.ndim != 3 or len(s) != a.shape[0] or a.shape[0] < 2:
+        raise ValueError(f"a must be (p ≥ 2, T, K) with p = len(s); got {a.shape}, "
+                         f"len(s) = {len(s)}")
+    h, c = th.half_time_censored(t, a, s[:, None])
+    fr, cnt = [], []
+    for al in range(len(s) - 1):
+        dec = ~c[al][None, :]  # (i, j): mode α of trial j reached
+        later = dec & (c[al + 1][:, None] | (h[al + 1][:, None] > h[al][None, :]))
+        n = int(np.broadcast_to(dec, later.shape).sum())
+        cnt.append(n)
+        fr.append(float(later.sum() / n) if n else float("nan"))
+    return np.array(fr), np.array(cnt)
+
+
+def long_loss(X, Y, X_eval, Y_eval, *, T, lr, budget, generator, steps=30, sigma=1e-4):
+    """Fig. 5d inset: train and test loss of the linear CNN (λ) and FCNN (λ_FC = nλ) for a
+    long run (the paper: to 10⁶ updates), ``T`` trials, single-sample updates in epochs,
+    recorded at ``steps`` log-spaced updates. Uses the fast CNN update (same numbers).
+    Returns dict ``N`` and ``loss_cnn``/``test_cnn``/``loss_fc``/``test_fc`` (K, T)."""
+    X = np.asarray(X)
+    C, n = X.shape[1], X.shape[-1]
+    p = np.asarray(Y).shape[1]
+    svd = th.svd_yx(X, Y)
+    st = train.log_steps(budget, steps)
+    out = {}
+    for name, net, rate in (
+            ("cnn", _StepCNN.random(T, C, n, p, sigma, generator), lr),
+            ("fc", nets.LinearFCNN.random(T, C * n * n, p, C * n * n, sigma, generator,
+                                          dtype=torch.float32), n * lr)):
+        rec = nets.train_twolayer(net, X, Y, lr=rate, budget=budget, mode="epoch",
+                                  generator=generator, svd=svd, X_eval=X_eval, Y_eval=Y_eval,
+                                  steps=st, desc=f"long {name}", checkpoint=False)
+        out[f"loss_{name}"], out[f"test_{name}"] = rec.history["loss"], rec.history["test"]
+        out["N"] = rec.t
+    return out
+
+
+def cascade_report(spec, phis, idx, *, k=16):
+    """Cascaded frequencies of Fig. 5i and the mechanism the paper gives for them.
+
+    ``spec`` (K, T, n, n): |(Qk)_j|² over training; ``phis`` (p, n²): |(Qφα)_j|; ``idx``
+    (p,): record index of each mode's discovery. The *dominant set* at a record is a kernel's
+    ``k`` largest coefficients. For each transition α → α+1 and each trial, the *stayers*
+    are dominant at idx[α] and at idx[α+1], the *leavers* dominant at idx[α] only; the
+    paper's mechanism (a frequency stays dominant through its larger |Qφα+1|_j at the start
+    of mode α+1) predicts stayers with the larger |Qφα+1|_j. Returns ``stay_t``,
+    ``leave_t`` (T, p−1): per trial mean |Qφα+1| of stayers and of leavers (NaN where
+    there are none), ``diff`` their difference, ``phi_stay``
+    and ``phi_leave`` (p−1,) over all trials, ``stay`` (per transition, the stayers of the
+    trial-mean spectrum) and ``example``: (α, (μ, ν)) of a trial-mean frequency that enters
+    the dominant set during mode α's discovery and stays through α+1 (largest |Qφα+1|),
+    as (α, (μ, ν), flat index), or None.
+    """
+    spec = np.asarray(spec, dtype=float)
+    phis = np.asarray(phis, dtype=float)
+    if spec.ndim != 4 or phis.ndim != 2 or phis.shape[1] != spec.shape[2] * spec.shape[3]:
+        raise ValueError(f"spec must be (K, T, n, n) and phis (p, n²); got {spec.shape}, "
+                         f"{phis.shape}")
+    idx = [int(i) for i in idx]
+    if len(idx) != phis.shape[0]:
+        raise ValueError(f"idx needs one record per mode ({phis.shape[0]}); got {len(idx)}")
+    K, T, n, _ = spec.shape
+    flat = spec.reshape(K, T, -1)
+
+    def dom(x):  # (..., n²) → boolean mask of the k largest
+        top = np.argsort(x, -1)[..., ::-1][..., :k]
+        m = np.zeros(x.shape, bool)
+        np.put_along_axis(m, top, True, -1)
+        return m
+
+    p = len(idx)
+    diff = np.full((T, p - 1), np.nan)
+    stay_t, leave_t = diff.copy(), diff.copy()
+    ps, pl, stay, example = [], [], [], None
+    mean = flat.mean(1)
+    for a in range(p - 1):
+        d0, d1 = dom(flat[idx[a]]), dom(flat[idx[a + 1]])
+        st, lv = d0 & d1, d0 & ~d1
+        f = phis[a + 1][None]
+        with np.errstate(invalid="ignore"):
+            s_m = (f * st).sum(1) / st.sum(1)
+            l_m = (f * lv).sum(1) / lv.sum(1)
+        diff[:, a] = s_m - l_m
+        stay_t[:, a], leave_t[:, a] = s_m, l_m
+        ps.append(float(np.broadcast_to(f, st.shape)[st].mean()) if st.any() else np.nan)
+        pl.append(float(np.broadcast_to(f, lv.shape)[lv].mean()) if lv.any() else np.nan)
+        m0, m1 = dom(mean[idx[a]]), dom(mean[idx[a + 1]])
+        before = dom(mean[idx[a - 1]]) if a > 0 else dom(mean[0])
+        js = np.flatnonzero(m0 & m1)
+        stay.append(js)
+        new = np.flatnonzero(m0 & m1 & ~before)
+        if example is None and new.size:
+            j = int(new[np.argmax(phis[a + 1][new])])
+            example = (a, tuple(int(v) for v in divmod(j, n)), j)
+    return {"diff": diff, "stay_t": stay_t, "leave_t": leave_t, "phi_stay": np.array(ps),
+            "phi_leave": np.array(pl), "stay": stay, "example": example}

@@ -431,20 +431,28 @@ def summarise(run: dict, D: dict, *, dom=None, fbasis=None, pbasis=None) -> dict
 
 # --------------------------------------------------------------- converged, regularised
 def converged_linear(D: dict, *, L: int = 2, lam: float = 0.0, width: int = 2, seed: int = 0,
-                     n_eval: int = 32, max_iter: int = 300) -> dict:
+                     n_eval: int = 32, max_iter: int = 300, loss: str = "mse") -> dict:
     """A *linear* ConvActually with ``L`` layers (``L − 1`` full-size circular convolutions,
     no bias) trained **to convergence** by L-BFGS on MSE to centred one-hot targets with the
     weight decay ``lam`` of Godfrey's Eq. 4.1 (:func:`freqlearn.experiments.godfrey.
     fit_linear_cnn`) on the chapter's data. Returns a record shaped like :func:`track`'s
     (one trial; step 0 = the initialisation, step 1 = converged): first-layer kernels ``w``,
-    sensitivity maps ``smap``, and the data loss — the setting of Godfrey's
-    Theorem 4.9; ``lam = 0`` is the unregularised least-squares end point."""
+    sensitivity maps ``smap``, the data loss and the training accuracy ``acc`` — the setting
+    of Godfrey's
+    Theorem 4.9; ``lam = 0`` is the unregularised least-squares end point.
+
+    ``loss="ce"``: cross-entropy on the (uncentred) one-hot labels instead, same penalty
+    (``fit_linear_cnn(..., loss="ce")``); with ``lam > 0`` it has a minimiser, with
+    ``lam = 0`` on separable data it has none and the run is a fixed L-BFGS budget."""
     L = _pos_int("L", L, 2)
     if not (isinstance(lam, (int, float)) and lam >= 0):
         raise ValueError(f"lam must be a number ≥ 0; got {lam!r}")
+    if not isinstance(loss, str) or loss not in ("mse", "ce"):
+        raise ValueError(f"loss must be 'mse' or 'ce'; got {loss!r}")
     x = torch.as_tensor(np.asarray(D["x"]), dtype=torch.float64)
     Y = torch.as_tensor(np.asarray(D["Y"]), dtype=torch.float64)
-    Y = Y - Y.mean(0, keepdim=True)
+    if loss == "mse":
+        Y = Y - Y.mean(0, keepdim=True)
     g = torch.Generator().manual_seed(seed)
     g0 = torch.Generator().manual_seed(seed)
     state = torch.random.get_rng_state()
@@ -456,9 +464,11 @@ def converged_linear(D: dict, *, L: int = 2, lam: float = 0.0, width: int = 2, s
     xe = torch.as_tensor(np.asarray(D["x_test"][:n_eval]), dtype=torch.float64)
     with presets.threads(1):
         model, info = gd_exp.fit_linear_cnn(x, Y, L, lam, width=width, generator=g,
-                                            max_iter=max_iter)
+                                            max_iter=max_iter, loss=loss)
         smaps = [sensitivity.frequency_sensitivity(m, xe) for m in (init, model)]
+        with torch.no_grad():
+            acc = float((model(x).argmax(1) == torch.as_tensor(D["y"])).double().mean())
     w = np.stack([m.w[0].detach().numpy() for m in (init, model)])[:, None]
     return {"w": w, "smap": np.stack(smaps)[:, None], "t": np.array([0, 1]), "size": x.shape[-1],
             "y": np.asarray(D["y"]), "loss": info["loss"], "grad_norm": info["grad_norm"],
-            "L": L, "lam": lam}
+            "L": L, "lam": lam, "loss_kind": loss, "acc": acc}

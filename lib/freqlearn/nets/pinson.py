@@ -321,18 +321,30 @@ class DeepCNN:
 
 
 def train_deep(net: DeepCNN, train_set, test_set, *, batches, batch=8, lr=1e-3,
-               eval_every=500, n_eval=5000, generator=None, desc="deep CNN", checkpoint=None):
-    """Adam (an assumption: SI K does not name the optimiser), MSE (Keras), batch 8.
+               eval_every=500, n_eval=5000, generator=None, desc="deep CNN", checkpoint=None,
+               optimizer="adam"):
+    """MSE (Keras), batch 8, ``optimizer`` ``"adam"`` or ``"sgd"`` (SI K names none).
 
+    ``"adam"``: torch's Adam at ``lr`` (Keras' defaults, lr 1e-3). ``"sgd"``: plain
+    mini-batch gradient descent θ ← θ − λ∇L, the dynamics the paper's theory describes;
+    ``lr`` may then be one rate per trial (a sequence of length T), so a learning-rate
+    sweep runs as one batched tensor. Every trial sees the same batches.
     Every ``eval_every`` batches records train/test loss on ≤ ``n_eval`` samples and A
     (Eq. 5) of the training subset. ``checkpoint``: a path, ``False`` or ``None`` (automatic,
     :func:`freqlearn.train.resolve_checkpoint`). Returns the Recorder.
     """
+    if optimizer not in ("adam", "sgd"):
+        raise ValueError(f"optimizer must be 'adam' or 'sgd'; got {optimizer!r}")
+    lr_t = torch.as_tensor(np.asarray(lr, dtype=np.float32))
+    if lr_t.ndim > 1 or (lr_t.ndim == 1 and (optimizer != "sgd" or len(lr_t) != net.T)) \
+            or not bool(torch.all(torch.isfinite(lr_t) & (lr_t > 0))):
+        raise ValueError(f"lr must be a positive rate (or, with optimizer='sgd', one per "
+                         f"trial, length {net.T}); got {lr!r}")
     ck = train.resolve_checkpoint(checkpoint, "train_deep", key=dict(
         net=net.parameters(), relu=net.relu, x=np.asarray(train_set.x),
         y=np.asarray(train_set.y), test=np.asarray(test_set.x).shape, batches=batches,
         batch=batch, lr=lr, eval_every=eval_every, n_eval=n_eval, generator=generator,
-        desc=desc))
+        desc=desc, **({} if optimizer == "adam" else {"optimizer": optimizer})))
     dev = net.device
     xtr = torch.as_tensor(train_set.x).to(dev)
     ytr = torch.eye(len(train_set.classes))[torch.as_tensor(train_set.y)].to(dev)
@@ -340,7 +352,11 @@ def train_deep(net: DeepCNN, train_set, test_set, *, batches, batch=8, lr=1e-3,
     yte = torch.eye(len(test_set.classes))[torch.as_tensor(test_set.y[:n_eval])].to(dev)
     xev, yev = xtr[:n_eval], ytr[:n_eval]
     svd = th.svd_yx(train_set.x.astype(np.float64), ytr.cpu().numpy())
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    params = net.parameters()
+    if optimizer == "adam":
+        opt = torch.optim.Adam(params, lr=float(lr))
+    else:  # plain SGD, one rate per trial (leading axis T of every parameter)
+        rates = [lr_t.to(dev).reshape(-1, *([1] * (w.dim() - 1))) for w in params]
     N = len(xtr)
     perm = {"p": torch.zeros(N, dtype=torch.long), "e": torch.full((), -1)}  # epoch's order
 
@@ -365,13 +381,21 @@ def train_deep(net: DeepCNN, train_set, test_set, *, batches, batch=8, lr=1e-3,
         idx = perm["p"][i:i + batch].to(dev)
         yh = net.forward(xtr[idx])
         loss = ((yh - ytr[idx][None]) ** 2).mean(-1).mean(-1).sum()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        if optimizer == "adam":
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return
+        grads = torch.autograd.grad(loss, params)
+        with torch.no_grad():
+            for w, g, r in zip(params, grads, rates, strict=True):
+                w.sub_(r * g)
 
     gens = [generator] if generator is not None else []
     state = {f"param{i}": w for i, w in enumerate(net.parameters())}
-    state.update(adam=opt, perm=perm["p"], perm_epoch=perm["e"])
+    if optimizer == "adam":
+        state["adam"] = opt
+    state.update(perm=perm["p"], perm_epoch=perm["e"])
     rec = train.run(step, batches, recorder=rec, state=state, generators=gens, desc=desc,
                     checkpoint=ck)
     rec.svd = svd

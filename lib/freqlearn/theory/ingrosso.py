@@ -42,7 +42,9 @@ __all__ = ["bvn_cdf", "get_pmse", "erf_moments", "ALPHA1", "ALPHA3", "reduced_co
            "Tw3", "cumulant_w3", "gradient_flow", "cumulant_tensor", "cp_tensorly",
            "implicit_cp_loss", "implicit_cp", "half_width", "shift_overlap", "circular_gaps",
            "gap_cv", "uniform_centres_null", "random_bumps", "bump_overlap_null", "silhouette",
-           "cluster_ipr_ratio", "width_match", "width_match_null", "padded_shift_overlap"]
+           "cluster_ipr_ratio", "width_match", "width_match_null", "padded_shift_overlap",
+           "rf_track", "rf_jumps", "jump_contrast", "jump_contrast_null", "perm_corrs",
+           "perm_corr_tail"]
 
 ALPHA1 = math.sqrt(2 / math.pi)
 ALPHA3 = 1 / math.sqrt(2 * math.pi)
@@ -147,7 +149,8 @@ def _gradient_flow(Xs, w0, steps, lr, v, b, ys, cumulant, record, cp):
     M = len(Xs)
     snaps = []
     rec = set() if record is None else {int(s) for s in record}
-    cp = {k: (torch.as_tensor(g_, dtype=w.dtype), torch.as_tensor(U, dtype=w.dtype))
+    cp = {k: (torch.as_tensor(g_, dtype=w.dtype, device=w.device),
+              torch.as_tensor(U, dtype=w.dtype, device=w.device))
           for k, (g_, U) in (cp or {}).items()}
     for t in range(steps + 1):
         if t in rec:
@@ -401,3 +404,96 @@ def width_match_null(hw, hw_ref):
     vals = [width_match(hw, hw_ref[list(p)]) for p in permutations(range(n))
             if list(p) != list(range(n))]
     return np.asarray(vals)
+
+
+# ---------------------------------------------------------------- Fig. S3: drift and jumps
+def rf_track(W):
+    """Centre and sign of a 1D field over time: W (T, ..., D) → (c, s), each (T, ...).
+
+    The centre is the circular mean of the position weighted by w² (as
+    :func:`freqlearn.nets.committee.rf_centres`); the sign is that of w at its largest |w|.
+    """
+    W = np.asarray(W, dtype=float)
+    if W.ndim < 2:
+        raise ValueError(f"W must be (T, ..., D) with T records; got shape {W.shape}")
+    D = W.shape[-1]
+    ang = np.exp(2j * np.pi * np.arange(D) / D)
+    c = (np.angle((W**2 * ang).sum(-1)) % (2 * np.pi)) * D / (2 * np.pi)
+    pk = np.abs(W).argmax(-1)
+    s = np.sign(np.take_along_axis(W, pk[..., None], -1)[..., 0])
+    return c, s
+
+
+def rf_jumps(W, threshold):
+    """Per-record displacement and jumps of a 1D field (Fig. S3): W (T, ..., D).
+
+    Returns ``(dc, jump)``, each (T − 1, ...): ``dc`` the circular displacement |Δc| of the
+    centre between consecutive records (sites), ``jump`` true where ``dc > threshold`` or
+    the field's sign flips (w → −w, the other symmetry of the data). A record that is
+    not finite counts as neither (``dc`` nan, ``jump`` false).
+    """
+    if not np.isfinite(threshold) or threshold <= 0:
+        raise ValueError(f"threshold must be a positive number of sites; got {threshold!r}")
+    W = np.asarray(W, dtype=float)
+    D = W.shape[-1]
+    c, s = rf_track(W)
+    dc = np.abs((np.diff(c, axis=0) + D / 2) % D - D / 2)
+    ok = np.isfinite(W).all(-1)
+    ok = ok[1:] & ok[:-1]
+    dc = np.where(ok, dc, np.nan)
+    jump = ok & ((dc > threshold) | (s[1:] != s[:-1]))
+    return dc, jump
+
+
+def jump_contrast(x, jump):
+    """Mean |Δx| at the jump records over mean |Δx| at the others (drift records).
+
+    ``x`` (T,) a recorded scalar (readout v or bias b), ``jump`` (T − 1,) booleans from
+    :func:`rf_jumps`. nan when there is no jump or no drift record.
+    """
+    x = np.asarray(x, dtype=float)
+    jump = np.asarray(jump, dtype=bool)
+    if x.ndim != 1 or jump.shape != (x.size - 1,):
+        raise ValueError(f"x must be (T,) and jump (T - 1,); got {x.shape} and {jump.shape}")
+    dx = np.abs(np.diff(x))
+    if not jump.any() or jump.all():
+        return float("nan")
+    return float(dx[jump].mean() / dx[~jump].mean())
+
+
+def jump_contrast_null(x, jump, rng, draws=200):
+    """Null of :func:`jump_contrast`: the same number of 'jumps' placed at random records
+    (``draws`` placements; returns their values). If v or b moved independently of the
+    field's jumps the contrast would be about 1."""
+    jump = np.asarray(jump, dtype=bool)
+    n = int(jump.sum())
+    out = []
+    for _ in range(draws):
+        fake = np.zeros_like(jump)
+        fake[rng.choice(jump.size, n, replace=False)] = True
+        out.append(jump_contrast(x, fake))
+    return np.asarray(out)
+
+
+def perm_corrs(x, y):
+    """Pearson correlations of y with every ordering of x (all n! permutations; n = 3..8):
+    the chance distribution of a correlation over a few grid points (for ranks, pass
+    ranks). The identity ordering is included."""
+    from itertools import permutations
+
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1 or not 3 <= x.size <= 8:
+        raise ValueError(f"x and y must be 1D of equal length 3..8; got {x.shape}, {y.shape}")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.array([np.corrcoef(x[list(p)], y)[0, 1] for p in permutations(range(x.size))])
+
+
+def perm_corr_tail(x, y):
+    """Exact permutation probability that the correlation of y with a shuffled x is at least
+    the observed one (:func:`perm_corrs`). With 4 points the smallest possible value is
+    1/24 ≈ 0.042, with 5 points 1/120 (ties in y, e.g. quantised half-widths, raise it)."""
+    rs = perm_corrs(x, y)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r0 = np.corrcoef(np.asarray(x, dtype=float), np.asarray(y, dtype=float))[0, 1]
+    return float(np.mean(rs >= r0 - 1e-12))
