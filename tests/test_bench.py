@@ -80,9 +80,11 @@ def test_ratio_and_walls_from_records(tmp_path):
     (q / "nb.json").write_text("{}")
     p = tmp_path / "records" / "paper" / "ch"
     p.mkdir(parents=True)
-    (p / "nb.json").write_text(json.dumps({"provenance": {"wall_s": 9.0, "device": "cpu"}}))
+    (p / "nb.json").write_text(json.dumps({"provenance": {
+        "wall_s": 9.0, "device": "cpu", "reused": ["checkpoint c.pt (update 5 of 10)"]}}))
     w = bench.walls_section(tmp_path)
     assert w["quick_source"] == "_build/variants/default"
     assert w["quick"] == [{"notebook": "ch/nb", "wall_s": 3.5, "finished": None,
-                           "machine": None}]
+                           "machine": None, "reused": None}]
     assert w["paper"][0]["notebook"] == "ch/nb" and w["paper"][0]["wall_s"] == 9.0
+    assert w["paper"][0]["reused"] == ["checkpoint c.pt (update 5 of 10)"]  # a restored run

@@ -653,6 +653,16 @@ def test_record_run_provenance(root):
     q = _dir(root, "quick", {"a": (1.0, 2.0)})
     with pytest.raises(ValueError, match="paper-preset runs only"):
         cl.record_run(q, root / "records" / "paper")
+    # the code sha is taken at record time, so only when the notebook is the one that ran
+    src = root / "book" / "chap" / "nb.md"
+    src.parent.mkdir(parents=True)
+    src.write_text("Prose.\n```{code-cell} ipython3\nx = 1\n```\n")
+    d2 = _dir(root, "paper2", {"a": (1.0, 2.0)}, preset="paper")
+    prov = json.loads(cl.record_run(d2, root / "r2")[0].read_text())["provenance"]
+    assert prov["code_sha256"] == cl.notebook_code_sha256("chap/nb") is not None
+    src.write_text("Prose.\n```{code-cell} ipython3\nx = 2\n```\n")   # edited since the run
+    prov = json.loads(cl.record_run(d2, root / "r3")[0].read_text())["provenance"]
+    assert prov["code_sha256"] is None
 
 
 # ----------------------------------------------------------------------- scoreboard
@@ -688,6 +698,31 @@ def test_scoreboard_rows_split_and_mark(root):
     assert cov["P1"][2] == "2" and cov["P1"][4] == "1 PASS"
     assert "1 reproduced" in cov["P1"][5] and "not yet reproduced" in cov["P2"][5]
     assert "3 claims from 1 notebooks" in sb["summary"] and "1 identity" in sb["summary"]
+
+
+def test_records_are_stale_when_their_code_changes_not_their_prose(root):
+    nb = "\n".join(["# Title", "Prose.", "```{code-cell} ipython3", ":tags: [x]", "a = 1",
+                     "```", "More prose."])
+    prose = nb.replace("More prose.", "Other prose, a typo fixed.")
+    code = nb.replace("a = 1", "a = 2")
+    assert cl.code_cells(nb) == cl.code_cells(prose) != cl.code_cells(code)
+    assert "Prose" not in cl.code_cells(nb) and ":tags: [x]" in cl.code_cells(nb)
+    h = lambda t: __import__("hashlib").sha256(cl.code_cells(t).encode()).hexdigest()  # noqa
+    p = Claims("chap/nb", preset="paper", data="paper")
+    p.at_least("P1", "accuracy", measured=0.95, expected=0.8)
+    paper = {"chap/nb": {"provenance": {"notebook_sha256": "file-at-run",
+                                        "code_sha256": h(nb)},
+                         "claims": [cl._normalise(r) for r in p.to_json()]}}
+
+    def mark(text):
+        sb = cl.scoreboard_rows(p.to_json(), paper=paper, sha={"chap/nb": "file-now"},
+                                code_sha={"chap/nb": h(text)})
+        return sb["reproduced"][0][7]
+
+    assert mark(prose) == "PASS (0.95)"         # prose edited since the run: still current
+    assert mark(code) == "PASS (0.95) †"        # code edited: the record is stale
+    del paper["chap/nb"]["provenance"]["code_sha256"]  # an older record: whole-file sha
+    assert mark(prose) == "PASS (0.95) †"
 
 
 def test_scoreboard_markdown_escapes_pipes():

@@ -106,11 +106,12 @@ def _resolve(app, doctree, docname):
         cdir = _claims_dir(app)
         rows = fc.load_all(cdir)
         have = {r["notebook"] for r in rows}
-        sha = {}
+        sha, code_sha = {}, {}
         for doc in _notebooks(app):
             nb = doc[len("book/"):] if doc.startswith("book/") else doc
             src = Path(app.env.doc2path(doc))
             sha[nb] = hashlib.sha256(src.read_bytes()).hexdigest()
+            code_sha[nb] = hashlib.sha256(fc.code_cells(src.read_text()).encode()).hexdigest()
             if nb not in have:
                 logger.warning(f"scoreboard: notebook {doc} wrote no claims to {cdir}; "
                                "run `make clean book` to re-execute it", location=docname)
@@ -122,7 +123,8 @@ def _resolve(app, doctree, docname):
         catalog = json.loads((HERE / "catalog.json").read_text())
         sb = fc.scoreboard_rows(
             rows, seeds=fc.load_seeds_record(root / "records" / "seeds" / "quick.json"),
-            paper=fc.load_paper_records(root / "records" / "paper"), catalog=catalog, sha=sha)
+            paper=fc.load_paper_records(root / "records" / "paper"), catalog=catalog, sha=sha,
+            code_sha=code_sha)
         new = [nodes.paragraph(text=sb["summary"])]
         new += [nodes.rubric(text="Coverage of the catalog"),
                 _table(["ID", "result", "checks", "quick verdicts", "paper verdicts",

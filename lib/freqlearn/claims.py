@@ -97,7 +97,8 @@ from . import presets
 __all__ = ["Claim", "Claims", "Stat", "Null", "ClaimsFailed", "BaselineDrift", "repo_root",
            "claims_dir", "load_all", "load_meta", "baseline_path", "update_baseline",
            "check_against_baseline", "record_seeds", "record_run", "scoreboard_rows",
-           "scoreboard_markdown", "main", "DRIFT_K", "BASELINE_RULE"]
+           "scoreboard_markdown", "main", "DRIFT_K", "BASELINE_RULE", "code_cells",
+           "notebook_code_sha256"]
 
 VERDICTS = ("PASS", "DIFFERS", "FAIL")
 KINDS = ("result", "identity")
@@ -197,6 +198,34 @@ def notebook_sha256(notebook: str) -> str | None:
         return None
     p = root / "book" / f"{notebook}.md"
     return hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else None
+
+
+def code_cells(text: str) -> str:
+    """The code cells of a MyST notebook's text (options and source), joined: what a run
+    executes. Prose can change without changing it."""
+    out, inside = [], False
+    for line in text.splitlines():
+        if not inside and line.startswith("```{code-cell}"):
+            inside = True
+        elif inside and line.startswith("```"):
+            inside = False
+            out.append("")
+        if inside:
+            out.append(line)
+    return "\n".join(out)
+
+
+def notebook_code_sha256(notebook: str) -> str | None:
+    """sha256 of the code cells of ``book/<notebook>.md`` (:func:`code_cells`), or ``None``
+    if there is no such file: a record made from a run is stale when this changes, not when
+    only the prose around the code does."""
+    root = repo_root()
+    if root is None:
+        return None
+    p = root / "book" / f"{notebook}.md"
+    if not p.is_file():
+        return None
+    return hashlib.sha256(code_cells(p.read_text()).encode()).hexdigest()
 
 
 # --------------------------------------------------------------------------- numbers
@@ -1059,7 +1088,8 @@ def record_seeds(dirs, out=None) -> list[str]:
         raise RuntimeError(f"no quick-preset claims under {[str(d) for d in dirs.values()]}")
     record: dict = {"_provenance": {
         "commit": _commit(), "date": _utc_now(), "seeds": names,
-        "notebook_sha256": {nb: notebook_sha256(nb) for nb in nbs}}}
+        "notebook_sha256": {nb: notebook_sha256(nb) for nb in nbs},
+        "code_sha256": {nb: notebook_code_sha256(nb) for nb in nbs}}}
     disagree: list[str] = []
     for nb in nbs:
         keys: list[str] = []
@@ -1114,11 +1144,14 @@ def record_run(claims_dir, out_dir=None) -> list[Path]:
     commit, written = _commit(), []
     for nb, rs in sorted(rows.items()):
         meta = metas.get(nb, {})
+        run_sha = meta.get("notebook_sha256")
+        # the code sha can only be read now: it belongs to the run if the file is unchanged
+        code = notebook_code_sha256(nb) if run_sha and run_sha == notebook_sha256(nb) else None
         prov = {"commit": commit, "date": meta.get("finished") or _utc_now(),
                 "machine": meta.get("machine") or _machine(),
                 "device": meta.get("device") or _device(), **_versions(),
                 "wall_s": meta.get("wall_s"), "reused": meta.get("reused"),
-                "notebook_sha256": meta.get("notebook_sha256") or notebook_sha256(nb),
+                "notebook_sha256": run_sha or notebook_sha256(nb), "code_sha256": code,
                 "preset": "paper", "seed": meta.get("seed")}
         path = _inside(out_dir / f"{_check_name(nb)}.json", out_dir, nb)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -1177,7 +1210,7 @@ def _verdict_text(r: dict) -> str:
 
 def scoreboard_rows(rows: list[dict], *, seeds: dict | None = None,
                     paper: dict | None = None, catalog: dict | None = None,
-                    sha: dict | None = None) -> dict:
+                    sha: dict | None = None, code_sha: dict | None = None) -> dict:
     """The scoreboard's content as plain lists (rendered by ``book/_ext/scoreboard.py``).
 
     ``rows``: the current build's claims; ``seeds``: the seeds record; ``paper``:
@@ -1188,6 +1221,15 @@ def scoreboard_rows(rows: list[dict], *, seeds: dict | None = None,
     notebook]], "drift": [str]}``.
     """
     seeds, paper, catalog, sha = seeds or {}, paper or {}, catalog or {}, sha or {}
+    code_sha = code_sha or {}
+
+    def changed(prov_sha, prov_code, nb):
+        """A record is stale when the code it ran changed (its code sha, where it has one),
+        else when the notebook file changed."""
+        if prov_code and code_sha.get(nb):
+            return prov_code != code_sha[nb]
+        return bool(prov_sha and sha.get(nb) and prov_sha != sha[nb])
+
     rows = [_normalise(r) for r in rows]
     build = sorted({r["preset"] for r in rows})
     quick = {(r["notebook"], _key(r)): r for r in rows if r["preset"] != "paper"}
@@ -1195,6 +1237,7 @@ def scoreboard_rows(rows: list[dict], *, seeds: dict | None = None,
     prec.update({(r["notebook"], _key(r)): r for r in rows if r["preset"] == "paper"})
     order = list(dict.fromkeys([(r["notebook"], _key(r)) for r in rows] + sorted(prec)))
     seeds_sha = seeds.get("_provenance", {}).get("notebook_sha256", {})
+    seeds_code = seeds.get("_provenance", {}).get("code_sha256", {}) or {}
     out = {"reproduced": [], "tested": [], "identity": [], "drift": [], "coverage": []}
     per_id: dict[str, list[tuple[dict | None, dict | None, str]]] = {}
     for nb, k in order:
@@ -1213,7 +1256,7 @@ def scoreboard_rows(rows: list[dict], *, seeds: dict | None = None,
             s = seeds.get(nb, {}).get(k)
             if s:
                 qv += f" {s['agree']}/{s['of']}"
-                if seeds_sha.get(nb) and sha.get(nb) and seeds_sha[nb] != sha.get(nb):
+                if changed(seeds_sha.get(nb), seeds_code.get(nb), nb):
                     qv += " ‡"
             elif q["preset"] == "quick":
                 qv += " (seeds not run)"
@@ -1225,8 +1268,8 @@ def scoreboard_rows(rows: list[dict], *, seeds: dict | None = None,
         else:
             # the reason is in the quick column already; repeat it only when that is absent
             pv = f"{_verdict_text(p) if q is None else p['verdict']} ({_measured_cell(p)})"
-            psha = paper.get(nb, {}).get("provenance", {}).get("notebook_sha256")
-            if psha and sha.get(nb) and psha != sha[nb]:
+            prov = paper.get(nb, {}).get("provenance", {})
+            if changed(prov.get("notebook_sha256"), prov.get("code_sha256"), nb):
                 pv += " †"
         data = r["data"] + (" (reconstruction)" if _reconstruction(nb) else "")
         out[status].append([r["id"], r["claim"], data, _measured_cell(r),
