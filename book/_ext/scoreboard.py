@@ -143,8 +143,9 @@ def _resolve(app, doctree, docname):
                        else nodes.paragraph(text=empty))
         new.append(nodes.paragraph(text=(
             "Marks: a number after the quick verdict is how many seeds of the seeds record "
-            "agree with it (records/seeds/quick.json); ‡ the notebook changed since that "
-            "record; † the notebook changed since its recorded paper-preset run; § the value "
+            "agree with it (records/seeds/quick.json); ‡ the notebook's code changed since "
+            "that record; † the notebook's code changed since its recorded paper-preset run "
+            "(for records older than the code-cell hash: the notebook file); § the value "
             "left its drift band of the regression baseline (see below).")))
         if sb["drift"]:
             new.append(nodes.rubric(text="Drift from the regression baseline (§)"))
