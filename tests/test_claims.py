@@ -16,16 +16,6 @@ FIELDS = {"id", "claim", "measured", "expected", "tolerance", "verdict", "preset
           "uncertainty", "null", "drift_rtol", "drift"}
 
 
-@pytest.fixture
-def root(tmp_path, monkeypatch):
-    monkeypatch.setenv("FREQLEARN_ROOT", str(tmp_path))
-    monkeypatch.setenv("BOOK_PRESET", "quick")
-    monkeypatch.setenv("FREQLEARN_BASELINE", "off")
-    monkeypatch.delenv("FREQLEARN_CLAIMS_DIR", raising=False)
-    monkeypatch.delenv("BOOK_SEED", raising=False)
-    return tmp_path
-
-
 def verdict(row):
     return row.verdict
 

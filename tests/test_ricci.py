@@ -180,7 +180,7 @@ def test_scan_sizes_saves_points_and_skips_done(tmp_path, monkeypatch):
     again = rx.scan_sizes(dict(family="A"), [8, 12], folder=tmp_path, **kw)
     assert calls == [12.0 ** -2]
     assert np.array_equal(again[8]["nstar_acc"], first[8]["nstar_acc"])
-    assert len(list(tmp_path.glob("nstar_point-*/result.pkl"))) == 2
+    assert len(list(tmp_path.glob("nstar_point-*/result.npz"))) == 2
     with pytest.raises(ValueError, match="folder"):
         rx.scan_sizes(lambda N: rd.PhaseTask(N), [8], folder=tmp_path, **kw)
     with pytest.raises(TypeError, match="make_task"):

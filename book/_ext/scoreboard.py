@@ -4,13 +4,15 @@ The directive ``{scoreboard}`` leaves a placeholder; when the page is written �
 every notebook has been executed and has written its claims JSON to
 ``_build/claims/<notebook>.json`` — the placeholder becomes
 
-1. a summary line (claims by verdict and by status, the preset);
+1. a summary line (claims by verdict — PASS, INCONCLUSIVE, DIFFERS, FAIL, each counted
+   apart — and by status, the preset);
 2. the coverage of the catalog: every catalog ID with its checks, quick and paper verdicts;
 3. three tables (built by :func:`freqlearn.claims.scoreboard_rows`): claims reproduced on
    the paper's data at the paper's scale (from ``records/paper``), claims tested on a
    stand-in, synthetic data or at reduced scale, and identity checks. Each row shows the
    data, the measured value (± se), the expectation, the null, the quick verdict with the
-   seed agreement of ``records/seeds/quick.json`` and the paper verdict;
+   seed agreement of ``records/seeds/quick.json``, the paper verdict and the trivial
+   explanation the claim names ("(not beaten)": the claim is INCONCLUSIVE);
 4. the notes of values that drifted from the regression baseline (``FREQLEARN_BASELINE=warn``);
 5. the wall-clock benchmarks notebooks recorded under ``_build/benchmarks`` (not claims:
    they vary from run to run).
@@ -50,6 +52,10 @@ class ScoreboardDirective(SphinxDirective):
 
 
 def _table(header, rows, widths=None):
+    """A docutils table; a cell starting with a verdict (PASS, INCONCLUSIVE, DIFFERS, FAIL)
+    gets the class ``verdict-<verdict>`` (styled by book.css)."""
+    from freqlearn.claims import VERDICTS
+
     table = nodes.table(classes=["scoreboard-table"])
     tgroup = nodes.tgroup(cols=len(header))
     table += tgroup
@@ -67,7 +73,7 @@ def _table(header, rows, widths=None):
         row = nodes.row()
         for c in r:
             first = (str(c).replace(":", " ").split() or [""])[0]
-            cls = [f"verdict-{first.lower()}"] if first in ("PASS", "DIFFERS", "FAIL") else []
+            cls = [f"verdict-{first.lower()}"] if first in VERDICTS else []
             row += nodes.entry("", nodes.paragraph(text=str(c)), classes=cls)
         tbody += row
     return table
@@ -99,6 +105,7 @@ def _claims_dir(app) -> Path:
 
 def _resolve(app, doctree, docname):
     from freqlearn import claims as fc
+    from freqlearn import store
 
     for node in doctree.findall(scoreboard_placeholder):
         root = Path(app.srcdir)
@@ -130,8 +137,8 @@ def _resolve(app, doctree, docname):
                 _table(["ID", "result", "checks", "quick verdicts", "paper verdicts",
                         "status"], sb["coverage"], [5, 40, 5, 14, 14, 18])]
         head = ["ID", "claim", "data", "measured", "expected / tolerance", "null",
-                "quick verdict (seeds agreeing)", "paper verdict", "notebook"]
-        widths = [4, 26, 7, 9, 12, 12, 14, 14, 10]
+                "quick verdict (seeds agreeing)", "paper verdict", "explanation", "notebook"]
+        widths = [4, 22, 7, 9, 12, 11, 14, 13, 11, 10]
         for key, title, empty in (
                 ("reproduced", "Reproduced on the paper's data at the paper's scale",
                  "None yet: no claim on the paper's data has a recorded paper-preset run."),
@@ -156,7 +163,7 @@ def _resolve(app, doctree, docname):
         bdir = outdir / "benchmarks"
         bench = []
         for p in sorted(bdir.rglob("*.json")) if bdir.exists() else []:
-            bench.extend(json.loads(p.read_text()))
+            bench.extend(store.read_json(p, fix="Delete it and re-run its notebook."))
         if bench:
             new += [nodes.rubric(text="Wall-clock benchmarks (vary from run to run; not claims)")]
             new.append(_table(["what", "value", "unit", "notebook", "machine"],

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import json
 import math
 import os
 import platform
@@ -45,7 +44,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import fourier, presets
+from . import fourier, presets, store
 
 __all__ = ["SCHEMA", "time_fn", "time_fns", "ratio", "conv_case", "op_counts", "plain_fft_conv2d",
            "ablation", "conv_section", "convactually_section", "trials_section",
@@ -428,7 +427,7 @@ def walls_section(root: Path | str = ROOT, quick_dir: Path | str | None = None) 
     quick = []
     for p in sorted(quick_dir.rglob("*.run.json")):
         try:
-            d = json.loads(p.read_text())
+            d = store.read_json(p)
         except (OSError, ValueError):
             continue
         quick.append({k: d.get(k) for k in ("notebook", "wall_s", "finished", "machine",
@@ -436,7 +435,7 @@ def walls_section(root: Path | str = ROOT, quick_dir: Path | str | None = None) 
     paper = []
     for p in sorted((root / "records" / "paper").rglob("*.json")):
         try:
-            prov = json.loads(p.read_text()).get("provenance", {})
+            prov = store.read_json(p).get("provenance", {})
         except (OSError, ValueError, AttributeError):
             continue
         nb = f"{p.parent.name}/{p.stem}"
@@ -620,9 +619,7 @@ def main(argv=None) -> int:
     print()
     print(format_tables(rec))
     if a.out:
-        out = Path(a.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(rec, indent=1) + "\n")
+        out = store.write_json(Path(a.out), rec)
         print(f"\nwritten: {out}")
     return 0
 

@@ -87,29 +87,50 @@ def twin(md: Path) -> Path:
     return md.with_suffix(".ipynb")
 
 
+def _twin_text(md: Path, text: str | None = None) -> str | None:
+    """The ``.ipynb`` twin of the notebook ``md`` (whose text is ``text``, default: the
+    file's) without outputs, as text; None when the twin on disk already has its cells.
+
+    A twin whose cells already match is left alone, so a re-run does not churn the
+    committed files with new random cell ids; a twin that cannot be read (corrupt, not a
+    notebook) is rewritten.
+    """
+    import jupytext
+
+    nb = jupytext.read(md) if text is None else jupytext.reads(text, fmt=md.suffix[1:])
+    tw = twin(md)
+    if tw.exists():  # unchanged sources: keep the file (and its cell ids) as it is
+        try:
+            old = jupytext.read(tw)
+        except Exception:  # noqa: BLE001 - nbformat/json errors of a damaged twin: rewrite it
+            old = None
+        if old is not None and ([(c.cell_type, c.source) for c in old.cells]
+                                == [(c.cell_type, c.source) for c in nb.cells]):
+            return None
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nb.metadata.pop("jupytext", None)
+    nb.metadata["colab"] = {"provenance": []}
+    out = jupytext.writes(nb, fmt="ipynb")
+    return out if out.endswith("\n") else out + "\n"
+
+
 def sync_ipynb(root: Path | None = None) -> list[Path]:
     """Write each notebook's ``.ipynb`` twin without outputs; return the paths written.
 
     A twin whose cells already match its notebook is left alone, so a re-run does not churn
-    the committed files with new random cell ids.
+    the committed files with new random cell ids. Each twin is written atomically
+    (:func:`freqlearn.store.write_text`).
     """
-    import jupytext
+    from . import store
 
     written = []
     for md in notebooks(root):
-        nb = jupytext.read(md)
-        if twin(md).exists():  # unchanged sources: keep the file (and its cell ids) as it is
-            old = jupytext.read(twin(md))
-            if ([(c.cell_type, c.source) for c in old.cells]
-                    == [(c.cell_type, c.source) for c in nb.cells]):
-                continue
-        for cell in nb.cells:
-            if cell.cell_type == "code":
-                cell.outputs, cell.execution_count = [], None
-        nb.metadata.pop("jupytext", None)
-        nb.metadata["colab"] = {"provenance": []}
-        jupytext.write(nb, twin(md), fmt="ipynb")
-        written.append(twin(md))
+        text = _twin_text(md)
+        if text is not None:
+            store.write_text(twin(md), text)
+            written.append(twin(md))
     return written
 
 
@@ -130,28 +151,109 @@ def install_url(md: Path) -> str | None:
     return m.group(2) if m else None
 
 
+#: a top-level ``repository:`` key opening a block (nothing but a comment after the colon)
+_REPO_KEY = re.compile(r"repository[ \t]*:[ \t]*(#.*)?")
+#: a ``url:`` entry holding one plain or quoted scalar, and an optional trailing comment
+_URL_LINE = re.compile(r"(?P<pre>[ \t]+url[ \t]*:[ \t]*)"
+                       r"(?P<val>\"[^\"\n]*\"|'[^'\n]*'|[^\s#'\"][^\s]*)"
+                       r"(?P<post>(?:[ \t]+#.*)?[ \t]*)")
+
+
+def _config_with_url(cfg: Path, text: str, url: str) -> str:
+    """``_config.yml``'s ``text`` with exactly ``repository.url`` set to ``url``.
+
+    The ``url:`` line of the top-level ``repository:`` block is rewritten in place, so the
+    file's comments and layout are kept. The result is re-read with ``yaml.safe_load`` and
+    must equal the old configuration with only ``repository.url`` changed; anything else
+    (no such key, a flow-style mapping, two candidates, an anchor) raises ``RuntimeError``
+    and nothing is written.
+    """
+    import yaml
+
+    def refuse(why: str) -> RuntimeError:
+        return RuntimeError(f"{cfg}: {why}; set repository.url by hand (nothing was written)")
+
+    try:
+        old = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise refuse(f"it is not valid YAML ({str(e).splitlines()[0]})") from None
+    if not (isinstance(old, dict) and isinstance(old.get("repository"), dict)
+            and "url" in old["repository"]):
+        raise refuse("it has no repository.url key")
+    lines = text.splitlines(keepends=True)
+    body = [ln.rstrip("\r\n") for ln in lines]
+    heads = [i for i, ln in enumerate(body) if _REPO_KEY.fullmatch(ln)]
+    if len(heads) != 1:
+        raise refuse(f"{len(heads)} top-level 'repository:' block lines, expected 1")
+    hits, indent = [], None
+    for i in range(heads[0] + 1, len(body)):
+        ln = body[i]
+        if not ln.strip() or ln.lstrip().startswith("#"):
+            continue
+        ind = len(ln) - len(ln.lstrip(" \t"))
+        if ind == 0:
+            break   # the block ended
+        indent = ind if indent is None else indent
+        if ind == indent and re.match(r"[ \t]+url[ \t]*:", ln):
+            hits.append(i)
+    if len(hits) != 1:
+        raise refuse(f"{len(hits)} 'url:' lines in its repository block, expected 1")
+    i = hits[0]
+    m = _URL_LINE.fullmatch(body[i])
+    if m is None:
+        raise refuse(f"its line {i + 1} ({body[i].strip()!r}) is not a plain 'url: VALUE'")
+    lines[i] = m.group("pre") + url + m.group("post") + lines[i][len(body[i]):]
+    new_text = "".join(lines)
+    want = dict(old, repository=dict(old["repository"], url=url))
+    try:
+        got = yaml.safe_load(new_text)
+    except yaml.YAMLError:
+        got = None
+    if got != want:
+        raise refuse("rewriting its repository url: line would change more than "
+                     "repository.url")
+    return new_text
+
+
 def set_repo(url: str, root: Path | None = None) -> list[Path]:
-    """Point the book at ``url``: ``_config.yml``, every install cell, the ``.ipynb`` twins."""
-    if not REPO_URL.fullmatch(url):
+    """Point the book at ``url``: ``_config.yml`` (``repository.url`` only), every
+    notebook's Colab install cell and the ``.ipynb`` twins; return the files written.
+
+    Every file is checked and its new text computed first; only when all of them can be
+    rewritten (``_config.yml`` has exactly one ``repository.url``, every notebook of the
+    table of contents has its install cell) are they written, each atomically
+    (:func:`freqlearn.store.write_text`). A ``RuntimeError`` naming the file leaves the
+    book as it was.
+    """
+    from . import store
+
+    if not isinstance(url, str) or not REPO_URL.fullmatch(url):
         raise ValueError(f"url must look like https://github.com/OWNER/NAME; got {url!r}")
-    root = root or _root()
+    root = Path(root) if root is not None else _root()
     cfg = root / "_config.yml"
-    text, n = re.subn(r"(?m)^(\s*url:\s*)\S+", lambda m: m.group(1) + url,
-                      cfg.read_text(), count=1)
-    if n != 1:
-        raise RuntimeError(f"{cfg} has no repository url: line to rewrite")
-    cfg.write_text(text)
-    changed = [cfg]
-    for md in notebooks(root):
-        src = md.read_text(encoding="utf-8")
+    text = cfg.read_bytes().decode("utf-8")   # as it is: its line endings are kept
+    plan: list[tuple[Path, str]] = []
+    new_cfg = _config_with_url(cfg, text, url)
+    if new_cfg != text:
+        plan.append((cfg, new_cfg))
+    mds = notebooks(root)
+    new_md = {}
+    for md in mds:
+        src = md.read_bytes().decode("utf-8")
         new, k = _INSTALL.subn(lambda m: m.group(1) + url + m.group(3), src, count=1)
         if k != 1:
-            raise RuntimeError(f"{md}: no Colab install cell naming the repository")
+            raise RuntimeError(f"{md}: no Colab install cell naming the repository (nothing "
+                               "was written)")
+        new_md[md] = new
         if new != src:
-            md.write_text(new, encoding="utf-8")
-            changed.append(md)
-    sync_ipynb(root)
-    return changed
+            plan.append((md, new))
+    for md in mds:
+        tw = _twin_text(md, new_md[md])
+        if tw is not None:
+            plan.append((twin(md), tw))
+    for path, new in plan:
+        store.write_text(path, new)
+    return [path for path, _ in plan]
 
 
 def screenshots(outdir: str | Path, root: Path | None = None) -> list[Path]:

@@ -2,10 +2,21 @@
 
 A sweep is a function ``fn(**point, workdir=...) -> result`` and a list of points (dicts
 of keyword arguments). :func:`sweep` gives each point a folder ``<folder>/<key>/`` (the key
-is readable and carries a hash of the point), calls ``fn`` there unless
-``<key>/result.pkl`` already exists, and writes the result atomically (a killed job leaves
-no result, so re-running the sweep resumes it; ``fn`` may keep its own checkpoint in
-``workdir`` to resume *within* a point). The calls are dispatched through any
+is readable and carries a hash of the function and the point), calls ``fn`` there unless
+``<key>/result.npz`` already exists, and writes the result through :mod:`freqlearn.store`
+(a killed job leaves no result, so re-running the sweep resumes it; ``fn`` may keep its
+own checkpoint in ``workdir`` to resume *within* a point).
+
+Results are *data*, never code: numbers, strings, None, arrays, tensors and lists, tuples
+and dicts of them, stored as an ``.npz`` of numeric arrays and a JSON skeleton
+(:func:`freqlearn.store.save_tree`) and read back with ``allow_pickle=False``, so a
+tampered file on shared cluster storage cannot run code in whoever loads it. Each result
+carries a fingerprint — the function (module and qualified name; a ``functools.partial``
+with its bound arguments), the point, and the freqlearn version — checked on every load:
+a result of another function, point or version is refused (:class:`~freqlearn.store.
+StoreMismatch`), and a damaged one (:class:`~freqlearn.store.StoreCorrupt`) is named with
+the fix; in a sweep, the other points' results are still returned
+(:attr:`SweepError.results`). The calls are dispatched through any
 ``concurrent.futures``-style executor — an object with ``submit(fn, *args, **kw)``
 returning a future with ``.result()``:
 
@@ -26,20 +37,25 @@ import concurrent.futures as cf
 import hashlib
 import json
 import multiprocessing as mp
-import os
-import pickle
 import re
-import tempfile
 from pathlib import Path
+
+from . import store
 
 __all__ = ["point_key", "run_point", "sweep", "load", "slurm_executor", "SweepError"]
 
 
-class SweepError(RuntimeError):
-    """Some points failed; ``.errors`` maps their keys to the exceptions."""
+#: the file of a point's result inside its folder
+RESULT = "result.npz"
 
-    def __init__(self, errors: dict):
+
+class SweepError(RuntimeError):
+    """Some points failed; ``.errors`` maps their keys to the exceptions, ``.results`` holds
+    every point's result in order (``None`` for the failed ones)."""
+
+    def __init__(self, errors: dict, results: list | None = None):
         self.errors = errors
+        self.results = results
         lines = "; ".join(f"{k}: {type(e).__name__}: {e}" for k, e in list(errors.items())[:5])
         super().__init__(f"{len(errors)} sweep point(s) failed ({lines}); the others are "
                          "saved — run the sweep again to retry only these")
@@ -52,28 +68,53 @@ def _jsonable(point: dict) -> str:
         raise TypeError(f"a sweep point must be a dict of simple values; got {point!r}") from e
 
 
+def _identity(fn) -> dict:
+    return store.callable_identity(fn)
+
+
+def _fn_name(fn) -> str:
+    """A folder-safe short name of ``fn`` (a partial's function name)."""
+    while hasattr(fn, "func"):
+        fn = fn.func
+    name = getattr(fn, "__name__", None) or type(fn).__name__
+    return re.sub(r"[^A-Za-z0-9_]", "_", str(name))[:40].strip("_") or "fn"
+
+
 def point_key(fn, point: dict) -> str:
-    """``<fn name>-<k=v,…>-<hash>``: a readable, unique folder name for ``point``."""
+    """``<fn name>-<k=v,…>-<hash>``: a readable, unique folder name for ``point``.
+
+    The hash covers the function's identity (module and qualified name, and for a
+    ``functools.partial`` its bound arguments) and the point, so two functions of one name,
+    or two partials of one function, never share a result; the name is sanitised, so it
+    never leaves the results folder.
+    """
     if not isinstance(point, dict) or not all(isinstance(k, str) for k in point):
         raise TypeError(f"a sweep point must be a dict with string keys; got {point!r}")
-    name = getattr(fn, "__name__", "fn")
     text = _jsonable(point)
+    ident = json.dumps(_identity(fn), sort_keys=True)
     slug = ",".join(f"{k}={point[k]}" for k in sorted(point))
     slug = re.sub(r"[^A-Za-z0-9=.,_+-]", "_", slug)[:80]
-    h = hashlib.sha256((name + text).encode()).hexdigest()[:10]
-    return f"{name}-{slug}-{h}"
+    h = hashlib.sha256((ident + "\n" + text).encode()).hexdigest()[:10]
+    return f"{_fn_name(fn)}-{slug}-{h}"
 
 
-def _atomic_pickle(obj, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pkl")
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        return version("freqlearn")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree
+        return "unknown"
+
+
+def _fingerprint(fn, point: dict) -> dict:
+    """What a point's result must have been computed from (checked on every load)."""
+    return {"function": _identity(fn), "point": json.loads(_jsonable(point)),
+            "freqlearn": _version()}
+
+
+def _fix(path: Path) -> str:
+    return f"Delete {path} and run the sweep again to recompute this point."
 
 
 def run_point(fn, point: dict, workdir: str) -> str:
@@ -81,22 +122,28 @@ def run_point(fn, point: dict, workdir: str) -> str:
     result file's path. This is what runs on a worker."""
     wd = Path(workdir)
     wd.mkdir(parents=True, exist_ok=True)
-    res = wd / "result.pkl"
+    res = wd / RESULT
     if res.exists():
         return str(res)
-    (wd / "point.json").write_text(_jsonable(point))
+    store.write_json(wd / "point.json", {"function": _identity(fn),
+                                         "point": json.loads(_jsonable(point))})
     out = fn(**point, workdir=str(wd))
-    _atomic_pickle(out, res)
+    store.save_tree(res, out, fingerprint=_fingerprint(fn, point))
     return str(res)
 
 
+def _load_result(path: Path, fn, point: dict):
+    return store.load_tree(path, fingerprint=_fingerprint(fn, point), fix=_fix(path))
+
+
 def load(folder, fn, point: dict):
-    """The saved result of ``point`` (``KeyError`` when it was not computed)."""
-    p = Path(folder) / point_key(fn, point) / "result.pkl"
+    """The saved result of ``point`` (``KeyError`` when it was not computed; a damaged
+    file or one of another function, point or version raises
+    :class:`~freqlearn.store.StoreError` naming it)."""
+    p = Path(folder) / point_key(fn, point) / RESULT
     if not p.exists():
         raise KeyError(f"no result for {point!r} in {folder}")
-    with open(p, "rb") as f:
-        return pickle.load(f)  # noqa: S301 (our own files)
+    return _load_result(p, fn, point)
 
 
 def slurm_executor(folder, **parameters):
@@ -133,7 +180,7 @@ def sweep(fn, points, folder, *, executor=None, max_workers: int = 1,
         raise ValueError("two sweep points are identical")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    todo = [i for i, k in enumerate(keys) if not (folder / k / "result.pkl").exists()]
+    todo = [i for i, k in enumerate(keys) if not (folder / k / RESULT).exists()]
     if len(todo) < len(keys):
         from . import presets  # here, so that the workers' import of this module stays light
 
@@ -163,15 +210,18 @@ def sweep(fn, points, folder, *, executor=None, max_workers: int = 1,
         if own is not None:
             own.shutdown(wait=True, cancel_futures=True)
     out = []
-    for k in keys:
-        p = folder / k / "result.pkl"
-        if p.exists():
-            with open(p, "rb") as f:
-                out.append(pickle.load(f))  # noqa: S301
-        else:
+    for k, pt in zip(keys, points, strict=True):
+        p = folder / k / RESULT
+        if k in errors or not p.exists():
+            out.append(None)
+            continue
+        try:
+            out.append(_load_result(p, fn, pt))
+        except store.StoreError as e:  # damaged or foreign: this point fails, not the sweep
+            errors[k] = e
             out.append(None)
     if errors and raise_errors:
-        raise SweepError(errors)
+        raise SweepError(errors, out)
     return out
 
 

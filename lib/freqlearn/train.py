@@ -13,8 +13,9 @@ Every experiment is a *step function* run for an explicit *budget* of updates::
 - The recorder samples its metrics *before* update 0 (step 0) and after the updates named
   in ``steps``: ``steps`` counts updates done.
 - ``checkpoint`` saves the state, the recorder, the step count and the RNG states
-  atomically (a ``.tmp`` file, then a rename) every ``checkpoint_every`` updates and at the
-  end; a re-run resumes where it stopped and gives the same numbers as an uninterrupted run.
+  atomically (:func:`freqlearn.store.save_torch`: a unique temporary file, fsync, rename)
+  every ``checkpoint_every`` updates and at the end; a re-run resumes where it stopped and
+  gives the same numbers as an uninterrupted run.
 - A tqdm bar shows progress unless ``FREQLEARN_PROGRESS=0`` (the Makefile sets it for the
   test and book builds, so nbval and the HTML stay quiet).
 
@@ -33,7 +34,9 @@ Fingerprint
     ``preset`` and ``seed`` (of :func:`set_context`, ``None`` without one), ``budget``, every
     state entry's type, dtype, shape and device, the recorder's metric names and steps, the
     number and devices of the generators and a digest of their states at the start of the
-    run, the caller's ``fingerprint=`` values, the freqlearn version and the format version.
+    run, the caller's ``fingerprint=`` values, the freqlearn version and the format version,
+    and (``runners``) the module, name and argument digest of every runner that resolved
+    the path with :func:`resolve_checkpoint` — for an explicit path as for an automatic one.
     Before anything of the caller's is touched (state, recorder, global RNGs, generators), the
     whole file is read and checked: a difference raises :class:`CheckpointMismatch` naming the
     file, each field (saved vs now) and the fix; an unreadable or malformed file raises
@@ -53,22 +56,19 @@ Automatic checkpoints
 
 from __future__ import annotations
 
-import hashlib
 import math
 import numbers
 import os
-import pickle
 import random
 import re
 import sys
-import warnings
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from . import presets
+from . import presets, store
 
 __all__ = ["Recorder", "log_steps", "lin_steps", "run", "progress_enabled", "batched_normal",
            "threads", "CheckpointError", "CheckpointMismatch", "CheckpointCorrupt",
@@ -80,7 +80,7 @@ FORMAT = "freqlearn.train checkpoint"
 FORMAT_VERSION = 2
 
 
-class CheckpointError(ValueError):
+class CheckpointError(store.StoreError):
     """A checkpoint file that cannot be resumed (base of the two below)."""
 
 
@@ -316,62 +316,8 @@ def _set_rng_state(checked: tuple) -> None:
 
 
 # ------------------------------------------------------------------------ digest
-def _feed(h, obj) -> None:
-    if obj is None:
-        h.update(b"N;")
-    elif isinstance(obj, (bool, np.bool_)):
-        h.update(b"B1;" if obj else b"B0;")
-    elif isinstance(obj, numbers.Integral):
-        h.update(b"I%d;" % int(obj))
-    elif isinstance(obj, numbers.Real):
-        h.update(b"F" + float(obj).hex().encode() + b";")
-    elif isinstance(obj, numbers.Complex):
-        h.update(b"C" + complex(obj).real.hex().encode() + complex(obj).imag.hex().encode())
-    elif isinstance(obj, (str, os.PathLike)):
-        s = os.fspath(obj).encode()
-        h.update(b"S%d:" % len(s) + s)
-    elif isinstance(obj, bytes):
-        h.update(b"Y%d:" % len(obj) + obj)
-    elif isinstance(obj, (list, tuple)):
-        h.update(b"L%d[" % len(obj))
-        for x in obj:
-            _feed(h, x)
-        h.update(b"]")
-    elif isinstance(obj, Mapping):
-        h.update(b"D%d{" % len(obj))
-        for k in sorted(obj, key=str):
-            _feed(h, str(k))
-            _feed(h, obj[k])
-        h.update(b"}")
-    elif isinstance(obj, np.ndarray):
-        if obj.dtype.hasobject:
-            raise TypeError("digest: cannot fingerprint an object array")
-        h.update(b"A" + obj.dtype.str.encode() + repr(obj.shape).encode())
-        h.update(np.ascontiguousarray(obj).tobytes())
-    elif isinstance(obj, torch.Tensor):
-        t = obj.detach().cpu().contiguous()
-        h.update(b"T" + str(t.dtype).encode() + repr(tuple(t.shape)).encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
-    elif isinstance(obj, torch.Generator):
-        h.update(b"G" + str(obj.device).encode())
-        h.update(obj.get_state().numpy().tobytes())
-    elif isinstance(obj, (torch.dtype, torch.device, np.dtype)):
-        h.update(b"O" + str(obj).encode() + b";")
-    else:
-        raise TypeError(f"digest: cannot fingerprint a {type(obj).__name__}; pass numbers, "
-                        "strings, arrays, tensors, generators or lists/dicts of them")
-
-
-def digest(*objs, **named) -> str:
-    """A short stable hash (12 hex digits) of numbers, strings, arrays, tensors (dtype, shape,
-    bytes), torch generators (their current state) and lists/tuples/dicts of them.
-
-    The same arguments give the same digest in every process; used to name automatic
-    checkpoints so two calls with different arguments never share a file.
-    """
-    h = hashlib.blake2b(digest_size=16)
-    _feed(h, (objs, named))
-    return h.hexdigest()[:12]
+#: a short stable hash of arguments (one home: :func:`freqlearn.store.digest`)
+digest = store.digest
 
 
 # ------------------------------------------------------------------------ context, paths
@@ -462,12 +408,22 @@ def checkpoint_path(name: str) -> Path | None:
             / f"{name}.pt")
 
 
+#: what each runner that resolved a checkpoint path was called with, by path: ``run`` adds
+#: the entry of its path to the file's fingerprint, so an explicit path is checked against
+#: the runner's arguments too (not only an automatic one, whose name holds their digest)
+_runner_args: dict[str, dict] = {}
+
+
 def resolve_checkpoint(checkpoint, name: str, key=None, part: str | None = None) -> Path | None:
     """The checkpoint file of a runner: ``checkpoint`` ``False`` → None (none); a path → that
     path (``part`` appended to its stem: ``run.pt`` → ``run-cnn.pt``); ``None`` → automatic:
     ``checkpoint_path(f"{name}-{digest(key)}[-{part}]")`` (None when checkpointing is off).
 
-    Call it on entry, before the runner draws from its generators (``key`` holds them).
+    Either way the runner (its module and ``name``) and the :func:`digest` of ``key`` (all
+    of its arguments) go into the fingerprint of the run that :func:`run` checkpoints to
+    that path: resuming a file written by another call of the runner, with other arguments,
+    raises :class:`CheckpointMismatch`. Call it on entry, before the runner draws from its
+    generators (``key`` holds them).
     """
     if part is not None:
         _check_name("part", part, slashes=False)
@@ -476,12 +432,18 @@ def resolve_checkpoint(checkpoint, name: str, key=None, part: str | None = None)
     if checkpoint is None:
         if not checkpointing():
             return None
-        return checkpoint_path(f"{name}-{digest(key)}" + (f"-{part}" if part else ""))
-    if isinstance(checkpoint, (str, os.PathLike)) and not isinstance(checkpoint, bool):
+        d = digest(key)
+        path = checkpoint_path(f"{name}-{d}" + (f"-{part}" if part else ""))
+    elif isinstance(checkpoint, (str, os.PathLike)) and not isinstance(checkpoint, bool):
         p = Path(checkpoint).expanduser()
-        return p.with_name(f"{p.stem}-{part}{p.suffix}") if part else p
-    raise TypeError("checkpoint must be a path, False (none) or None (automatic); got "
-                    f"{type(checkpoint).__name__} {checkpoint!r}")
+        path = p.with_name(f"{p.stem}-{part}{p.suffix}") if part else p
+        d = digest(key)
+    else:
+        raise TypeError("checkpoint must be a path, False (none) or None (automatic); got "
+                        f"{type(checkpoint).__name__} {checkpoint!r}")
+    caller = sys._getframe(1).f_globals.get("__name__", "?")
+    _runner_args.setdefault(str(path), {})[f"{caller}.{name}"] = d
+    return path
 
 
 # ------------------------------------------------------------------------ state & fingerprint
@@ -604,23 +566,9 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     if path.is_dir():
         raise ValueError(f"checkpoint {path} is a directory; give a file path")
     try:
-        with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": we refuse anyway
-            warnings.simplefilter("ignore")
-            blob = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise
-    except Exception as e:  # noqa: BLE001 - whatever torch/pickle raise on a bad file
-        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
-        msg = lines[0][:200] if lines else ""
-        if isinstance(e, (OSError, EOFError)):  # e.g. "[Errno 22] Invalid argument"
-            why = "it is empty or truncated (an interrupted copy?)"
-        elif isinstance(e, pickle.UnpicklingError) and "weights only" in msg.lower():
-            detail = next((lines[i + 1] for i, ln in enumerate(lines[:-1])
-                           if "WeightsUnpickler error" in ln), "")
-            why = ("it holds objects other than tensors and plain data, which are refused for "
-                   f"safety ({detail[:200]}); not a checkpoint of this freqlearn")
-        else:
-            why = f"it is not a checkpoint file ({type(e).__name__}: {msg})"
+        blob = store.load_torch(path)
+    except store.StoreCorrupt as e:
+        why = e.why + ("; not a checkpoint of this freqlearn" if "refused" in e.why else "")
         raise _corrupt(path, f"it is not a readable checkpoint: {why}") from None
     if not (isinstance(blob, dict) and blob.get("format") == FORMAT):
         raise _corrupt(path, "it is not a freqlearn.train checkpoint (no 'format' marker; a "
@@ -686,10 +634,7 @@ def _save(path: Path, t: int, fingerprint: dict, items: dict, recorder, generato
     for k, v in items.items():
         blob["state"][k] = (v.detach().clone() if isinstance(v, torch.Tensor)
                             else v.state_dict())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(blob, tmp)
-    tmp.replace(path)
+    store.save_torch(path, blob)
 
 
 def _load(path: Path, fingerprint: dict, items: dict, recorder, generators) -> int:
@@ -786,6 +731,9 @@ def run(step: Callable[[int], object], budget: int, *, recorder: Recorder | None
     fp = None
     if path is not None:
         fp = _fingerprint(name, budget, items, recorder, generators, fingerprint)
+        runners = _runner_args.pop(str(path), None)
+        if runners:
+            fp["runners"] = runners
         if checkpoint_every is None:
             checkpoint_every = max(budget // 10, 1)
         if path.exists():

@@ -34,6 +34,20 @@ def _got(value) -> str:
     return f"{value!r} ({type(value).__name__})"
 
 
+def cpu_generator(generator, name: str = "generator", *, who: str = "the draws are made"):
+    """``None`` or a CPU ``torch.Generator`` (``who``: why it must be on the CPU)."""
+    import torch
+
+    if generator is None:
+        return None
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"{name} must be a torch.Generator or None; got {_got(generator)}")
+    if generator.device.type != "cpu":
+        raise ValueError(f"{name} must be a CPU torch.Generator ({who} on the CPU); got one "
+                         f"on {generator.device}")
+    return generator
+
+
 def integer(value, name: str, *, minimum: int | None = None,
             maximum: int | None = None) -> int:
     """``value`` as an ``int``; ``TypeError`` for non-integers, ``ValueError`` out of range."""

@@ -146,24 +146,27 @@ def _unpickle(raw: bytes) -> dict:
 
 
 def _download(url: str, dest: Path, md5: str) -> None:
+    """Stream ``url`` into ``dest`` through :func:`freqlearn.store.atomic_write`: the MD5 is
+    checked before the file is renamed into place, so a failed, wrong or interrupted
+    download leaves no ``dest`` (and two downloaders never share a temporary file)."""
     import urllib.error
     import urllib.request
 
-    part = dest.with_name(dest.name + ".part")
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        with urllib.request.urlopen(url, timeout=30) as r, open(part, "wb") as f:
+    from .. import store
+
+    def write(f):
+        h = hashlib.md5()
+        with urllib.request.urlopen(url, timeout=30) as r:
             while b := r.read(1 << 20):
+                h.update(b)
                 f.write(b)
-        got = md5sum(part)
-        if got != md5:
-            raise CIFARCorrupt(f"downloaded {url} has MD5 {got}, expected {md5}")
-        part.replace(dest)
+        if h.hexdigest() != md5:
+            raise CIFARCorrupt(f"downloaded {url} has MD5 {h.hexdigest()}, expected {md5}")
+
+    try:
+        store.atomic_write(dest, write)
     except (urllib.error.URLError, OSError, TimeoutError) as e:
         raise CIFARNotFound(f"could not download {url} to {dest}: {e}") from e
-    finally:
-        if part.exists():
-            part.unlink()
 
 
 @dataclass

@@ -37,7 +37,10 @@ def power_law_tau(shape, *, alpha: float = 2.0, beta: float | None = None, gamma
     alpha = chk.real(alpha, "alpha", minimum=0.0)
     beta = alpha if beta is None else chk.real(beta, "beta", minimum=0.0)
     delta = chk.real(delta, "delta", minimum=0.0)
-    g = np.asarray(gamma, dtype=float)
+    chk.fits(C * H * W * 8.0 * 3, f"power_law_tau(shape={(C, H, W)})")
+    if isinstance(gamma, torch.Tensor):
+        gamma = _cpu_tensor(gamma, "gamma").numpy()
+    g = chk.real_array(gamma, "gamma", ndim=(0, 1), finite=False)
     g = np.broadcast_to(g, (C,)) if g.ndim == 0 or g.shape == (C,) else None
     if g is None or not np.all(np.isfinite(g)) or np.any(g <= 0):
         raise ValueError(f"gamma must be positive, a number or one value per channel ({C}); "
@@ -50,8 +53,19 @@ def power_law_tau(shape, *, alpha: float = 2.0, beta: float | None = None, gamma
     return g[:, None, None] / den[None]
 
 
+def _cpu_tensor(t: torch.Tensor, name: str) -> torch.Tensor:
+    """A tensor argument read on the CPU; a meta tensor (no data) is refused."""
+    if t.device.type == "meta":
+        raise ValueError(f"{name} is a tensor on the meta device, which holds no data; pass a "
+                         "tensor on a real device (cpu, cuda)")
+    return t.detach().cpu()
+
+
 def _tau_tensor(tau) -> torch.Tensor:
-    t = torch.as_tensor(np.asarray(tau, dtype=np.float64))
+    if isinstance(tau, torch.Tensor):
+        tau = _cpu_tensor(tau, "tau").numpy()
+    a = chk.real_array(tau, "tau", finite=False)
+    t = torch.as_tensor(np.array(a, dtype=np.float64))
     if t.ndim != 3 or not torch.isfinite(t).all() or (t < 0).any():
         raise ValueError(f"tau must be a finite non-negative (C, H, W) array; got shape "
                          f"{tuple(t.shape)}")
@@ -62,11 +76,37 @@ def _tau_tensor(tau) -> torch.Tensor:
     return t
 
 
+def _generator(generator, name: str = "generator") -> torch.Generator | None:
+    """``None`` or a CPU ``torch.Generator`` (the draws are made on the CPU)."""
+    return chk.cpu_generator(generator, name, who="the draws are made")
+
+
+def _float_dtype(dtype, name: str = "dtype") -> torch.dtype:
+    if not isinstance(dtype, torch.dtype):
+        raise TypeError(f"{name} must be a floating torch.dtype (e.g. torch.float32); got "
+                        f"{dtype!r} ({type(dtype).__name__})")
+    if not dtype.is_floating_point:
+        raise TypeError(f"{name} must be a floating torch.dtype (images are real numbers); "
+                        f"got {dtype}")
+    return dtype
+
+
 def stationary_gaussian(n: int, tau, *, generator: torch.Generator | None = None,
                         dtype=torch.float64) -> torch.Tensor:
-    """``n`` real images ``(n, C, H, W)`` with population Fourier covariance ``diag(τ)``."""
+    """``n`` real images ``(n, C, H, W)`` with population Fourier covariance ``diag(τ)``.
+
+    ``n = 0`` gives an empty ``(0, C, H, W)`` tensor; ``dtype`` must be a floating dtype;
+    ``generator`` (``None`` or a CPU generator) drives the draws, made in float64 on the CPU.
+    """
     n = chk.integer(n, "n", minimum=0)
+    dtype = _float_dtype(dtype)
+    generator = _generator(generator)
     t = _tau_tensor(tau)
+    # the largest arrays: the complex128 spectra (16 bytes an entry), two at a time
+    chk.fits(2 * 16.0 * n * t.numel(), f"stationary_gaussian(n={n}, tau of shape "
+                                       f"{tuple(t.shape)})")
+    if n == 0:
+        return torch.empty((0, *t.shape), dtype=dtype)
     z = torch.randn((n, *t.shape), generator=generator, dtype=torch.float64)
     xi = torch.fft.fft2(z, norm="ortho")
     x = torch.fft.ifft2(xi * t.sqrt(), norm="ortho").real
@@ -82,15 +122,31 @@ def planted_teacher(x: torch.Tensor, n_outputs: int = 1, *, noise: float = 0.1,
     """
     if not isinstance(x, torch.Tensor) or x.ndim != 4:
         raise ValueError(f"x must be a (N, C, H, W) tensor; got {getattr(x, 'shape', x)!r}")
+    if x.device.type == "meta":
+        raise ValueError("x is a tensor on the meta device, which holds no data; pass a "
+                         "tensor on a real device (cpu, cuda)")
+    if not x.dtype.is_floating_point:
+        raise TypeError(f"x must be a real floating tensor; got dtype {x.dtype}")
+    if min(x.shape[1:]) < 1:
+        raise ValueError(f"x must have C, H, W ≥ 1; got shape {tuple(x.shape)}")
     n_outputs = chk.integer(n_outputs, "n_outputs", minimum=1)
     noise = chk.real(noise, "noise", minimum=0.0)
+    generator = _generator(generator)
     if w_star is None:
         w_star = torch.randn((n_outputs, *x.shape[1:]), generator=generator, dtype=x.dtype)
-        w_star = w_star / w_star.flatten(1).norm(dim=1)[:, None, None, None]
-    elif tuple(w_star.shape) != (n_outputs, *x.shape[1:]):
-        raise ValueError(f"w_star must have shape {(n_outputs, *x.shape[1:])}; got "
-                         f"{tuple(w_star.shape)}")
+        w_star = (w_star / w_star.flatten(1).norm(dim=1)[:, None, None, None]).to(x.device)
+    else:
+        if not isinstance(w_star, torch.Tensor):
+            raise TypeError(f"w_star must be a tensor or None; got {type(w_star).__name__}")
+        if w_star.device != x.device:
+            raise ValueError(f"w_star and x must be on the same device; got w_star on "
+                             f"{w_star.device}, x on {x.device}")
+        if not w_star.dtype.is_floating_point:
+            raise TypeError(f"w_star must be a real floating tensor; got dtype {w_star.dtype}")
+        if tuple(w_star.shape) != (n_outputs, *x.shape[1:]):
+            raise ValueError(f"w_star must have shape {(n_outputs, *x.shape[1:])}; got "
+                             f"{tuple(w_star.shape)}")
     y = torch.einsum("nchw,kchw->nk", x, w_star.to(x.dtype))
     if noise > 0:
-        y = y + noise * torch.randn(y.shape, generator=generator, dtype=x.dtype)
+        y = y + noise * torch.randn(y.shape, generator=generator, dtype=x.dtype).to(x.device)
     return y, w_star

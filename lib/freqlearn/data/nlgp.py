@@ -256,15 +256,7 @@ class NLGP:
         return np.stack([cov_matrix(r) for r in self.covariance_rows()])
 
     def _generator(self, generator):
-        if generator is None:
-            return None
-        if not isinstance(generator, torch.Generator):
-            raise TypeError(f"generator must be a torch.Generator or None; got "
-                            f"{generator!r} ({type(generator).__name__})")
-        if generator.device.type != "cpu":
-            raise ValueError(f"generator must be a CPU torch.Generator (NLGP samples on the "
-                             f"CPU); got one on {generator.device}")
-        return generator
+        return chk.cpu_generator(generator, who="NLGP samples")
 
     def _fits(self, batch: tuple) -> None:
         n = float(np.prod(batch, dtype=float)) * self.D

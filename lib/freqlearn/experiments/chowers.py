@@ -92,6 +92,12 @@ def train_net(net, x, y, *, epochs: int, batch: int = 256, lr: float = 0.01,
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise ValueError(f"batch must be an integer ≥ 1; got {batch!r}")
     dev = presets.device() if device is None else torch.device(device)
+    # None means no checkpoint here; a path is fingerprinted with every argument
+    checkpoint = train.resolve_checkpoint(
+        False if checkpoint is None else checkpoint, "train_net",
+        key=dict(net=[type(net).__qualname__, net.state_dict()], x=np.asarray(x),
+                 y=np.asarray(y), epochs=epochs, batch=batch, lr=lr, generator=generator,
+                 device=str(dev), desc=desc))
     net = net.to(dev)
     X = torch.as_tensor(np.asarray(x, np.float32), device=dev)
     Y = torch.as_tensor(np.asarray(y, np.int64), device=dev)
@@ -420,20 +426,30 @@ def load_celeba(n_train: int | None, n_test: int | None, *, attr: str = "Male",
     (178×218) are centre-cropped to 178×178 and box-filtered to ``size×size``, scaled to
     [0, 1] and normalised per channel by the training set's mean/std. ``n_train`` images
     are drawn (seeded) from the train partition (0), ``n_test`` from the test partition (2);
-    ``None`` = all of it.
+    ``None`` = all of it. ``n_train`` must leave at least one training image (every image is
+    normalised by the training set's statistics); ``n_test`` may be 0. Counts, ``size`` and
+    ``seed`` are integers (floats are refused, not truncated).
     """
     import zipfile
     from pathlib import Path
 
     from PIL import Image
 
+    from ..data import _checks as chk
     from ..data.cifar import data_dir
 
-    for name, v in (("n_train", n_train), ("n_test", n_test)):
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
-            raise ValueError(f"{name} must be None or an integer ≥ 0; got {v!r}")
-    if isinstance(size, bool) or not isinstance(size, int) or size < 2:
-        raise ValueError(f"size must be an integer ≥ 2; got {size!r}")
+    if n_train is not None:
+        n_train = chk.integer(n_train, "n_train")
+        if n_train < 1:
+            raise ValueError(f"n_train must be None or an integer ≥ 1: the training images' "
+                             f"mean and std normalise every image, so at least one is needed; "
+                             f"got {n_train}")
+    n_test = chk.optional_integer(n_test, "n_test", minimum=0)
+    size = chk.integer(size, "size", minimum=2)
+    seed = chk.integer(seed, "seed", minimum=0)
+    if not isinstance(attr, str):
+        raise TypeError(f"attr must be the name of a CelebA attribute (a string); got "
+                        f"{type(attr).__name__}")
     root = Path(data_dir() / "celeba" if root is None else root).expanduser()
     rows = _celeba_table(root / "list_attr_celeba.txt", "attribute list")
     names = rows[1]
@@ -459,6 +475,15 @@ def load_celeba(n_train: int | None, n_test: int | None, *, attr: str = "Male",
         raise FileNotFoundError(f"CelebA images not found: neither {zpath} nor {folder}. "
                                 f"Fix: put the official img_align_celeba.zip in {root}")
     rng = np.random.default_rng(seed)
+    n_train_all = sum(1 for f, q in part.items() if q == 0 and f in label)
+    if n_train is None and n_train_all == 0:
+        raise ValueError(f"the CelebA train partition (0) in {root} has no images: nothing to "
+                         "normalise the images with (list_eval_partition.txt marks none 0)")
+    n_test_all = sum(1 for f, q in part.items() if q == 2 and f in label)
+    n_img = (n_train_all if n_train is None else n_train) + \
+        (n_test_all if n_test is None else n_test)
+    chk.fits(4.0 * 2 * 3 * size * size * n_img,
+             f"{n_img} CelebA images of {size}×{size}")
 
     def take(p, n):
         files = sorted(f for f, q in part.items() if q == p and f in label)
@@ -487,6 +512,11 @@ def load_celeba(n_train: int | None, n_test: int | None, *, attr: str = "Male",
             zf.close()
     m = xtr.mean(axis=(0, 2, 3), keepdims=True)
     s = xtr.std(axis=(0, 2, 3), keepdims=True)
+    flat = [c for c, v in zip("RGB", s.ravel(), strict=True) if not v > 0]
+    if flat:
+        raise ValueError(f"the {len(xtr)} CelebA training image(s) are constant in channel "
+                         f"{flat[0]}: its std is 0, so normalising would divide by zero; ask "
+                         "for more training images (n_train)")
     return {"x": (xtr - m) / s, "y": ytr, "x_test": (xte - m) / s, "y_test": yte,
             "name": "CelebA", "source": f"CelebA ({root}), attribute {attr!r}",
             "mean": m.ravel(), "std": s.ravel(), "classes": [f"not {attr}", attr]}

@@ -8,7 +8,8 @@
   sensitivity of the trained and of the untrained net. Run many through
   :func:`freqlearn.sweep.sweep`.
 - :func:`train_paper` — the SI C.5 schedule (G7): SGD, momentum 0.9, ``ReduceLROnPlateau``
-  on validation accuracy, best-validation checkpoint.
+  on validation accuracy, best-validation checkpoint; its per-epoch checkpoint goes through
+  :mod:`freqlearn.store` (atomic, ``weights_only``, fingerprinted).
 - :func:`benchmark_step` — FFT path vs ``conv2d`` for one training step and one batch of
   sensitivity maps.
 """
@@ -24,7 +25,8 @@ import torch
 import torch.nn.functional as F
 
 from .. import data as fldata
-from .. import presets, sensitivity, train
+from .. import presets, sensitivity, store, train
+from ..data import _checks as chk
 from ..data import godfrey as gdata
 from ..nets import dft
 from ..nets import godfrey as nets
@@ -208,23 +210,106 @@ def standin_set(n_train: int, n_test: int, *, size: int = 16, channels: int = 1,
             (torch.as_tensor(te.x), torch.as_tensor(te.y).long()))
 
 
+_KINDS = ("convactually", "linear", "myrtle", "resnet")
+_OPTIMIZERS = ("sgd", "adam")
+
+
+def _decayed(model):
+    """The parameters PyTorch's ``weight_decay`` acts on (weights, as the released code) and
+    the rest (biases, norms)."""
+    decay = [p for n, p in model.named_parameters() if "weight" in n or n.startswith("w.")]
+    rest = [p for n, p in model.named_parameters() if not ("weight" in n or n.startswith("w."))]
+    return decay, rest
+
+
+def _labelled(pair, name: str, *, empty: bool = True):
+    """``(x, y)``: ``x`` a real floating tensor of images, ``y`` integer labels of the same
+    length; ``empty=False`` refuses zero samples."""
+    if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+        raise TypeError(f"{name} must be a pair (x, y) of tensors; got {type(pair).__name__}")
+    x, y = pair
+    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise TypeError(f"{name} must be a pair (x, y) of tensors; got "
+                        f"({type(x).__name__}, {type(y).__name__})")
+    _check_xy(x, y, name)
+    if not empty and len(x) == 0:
+        raise ValueError(f"{name} must hold at least one sample; got none")
+    return x, y
+
+
+def _check_xy(x, y, name: str) -> None:
+    for t, what in ((x, "x"), (y, "y")):
+        if t.device.type == "meta":
+            raise ValueError(f"{name} {what} is a tensor on the meta device, which holds no "
+                             "data; pass tensors on a real device (cpu, cuda)")
+    if not x.dtype.is_floating_point or x.ndim < 2:
+        raise TypeError(f"{name} x must be a real floating tensor (N, ...); got {x.dtype} "
+                        f"{tuple(x.shape)}")
+    if y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool or y.ndim != 1:
+        raise TypeError(f"{name} y must be a 1-D tensor of integer labels; got {y.dtype} "
+                        f"{tuple(y.shape)}")
+    if len(y) != len(x):
+        raise ValueError(f"{name} x and y must hold the same number of samples; got "
+                         f"{len(x)} and {len(y)}")
+    if x.device != y.device:
+        raise ValueError(f"{name} x and y must be on the same device; got {x.device} and "
+                         f"{y.device}")
+
+
+def _state_digest(model) -> str:
+    """A digest of every parameter and buffer of ``model`` (its weights at this moment)."""
+    return store.digest({k: v for k, v in model.state_dict().items()})
+
+
 def train_classifier(model, x, y, *, steps: int, lr: float, weight_decay: float,
                      batch: int = 128, target_loss: float | None = None, seed: int = 0,
                      optimizer: str = "sgd", checkpoint=None, check_every: int = 25,
                      clip: float | None = None):
     """Minibatch training with cross-entropy; stops early at ``target_loss`` (full-set loss,
-    checked every 25 steps). ``weight_decay`` is PyTorch's (``= 2λ`` of Eq. 4.1), on the
-    parameters whose name holds ``weight`` or ``w.`` (not biases), as the released code.
-    ``clip``: gradient-norm clipping (keeps deep full-kernel ReLU nets from dying).
-    Returns the number of steps run and the final training loss."""
-    decay = [p for n, p in model.named_parameters() if "weight" in n or n.startswith("w.")]
-    rest = [p for n, p in model.named_parameters() if not ("weight" in n or n.startswith("w."))]
+    checked every ``check_every`` steps). ``weight_decay`` is PyTorch's (``= 2λ`` of Eq.
+    4.1), on the parameters whose name holds ``weight`` or ``w.`` (not biases), as the
+    released code. ``clip``: gradient-norm clipping (keeps deep full-kernel ReLU nets from
+    dying). ``checkpoint``: ``None`` (none) or a file, resumed when it exists; its
+    fingerprint holds every argument (the model's class and weights at entry, a digest of
+    ``x`` and ``y``, the hyper-parameters), so a file of another call is refused
+    (:class:`freqlearn.train.CheckpointMismatch`). Returns the number of steps run and the
+    final training loss."""
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise TypeError(f"x and y must be tensors; got {type(x).__name__} and "
+                        f"{type(y).__name__}")
+    _check_xy(x, y, "train_classifier:")
+    steps = chk.integer(steps, "steps", minimum=0)
+    lr = chk.real(lr, "lr", minimum=0.0, strict=True)
+    weight_decay = chk.real(weight_decay, "weight_decay", minimum=0.0)
+    batch = chk.integer(batch, "batch", minimum=1)
+    if target_loss is not None:
+        target_loss = chk.real(target_loss, "target_loss", minimum=0.0)
+    seed = chk.integer(seed, "seed", minimum=0)
+    chk.one_of(optimizer, "optimizer", _OPTIMIZERS)
+    check_every = chk.integer(check_every, "check_every", minimum=1)
+    if clip is not None:
+        clip = chk.real(clip, "clip", minimum=0.0, strict=True)
+    if steps > 0 and len(x) == 0:
+        raise ValueError("x holds no samples to train on")
+    # checkpoint=None keeps its meaning here: no checkpoint (the sweep points pass a path)
+    ck = train.resolve_checkpoint(checkpoint if checkpoint is not None else False,
+                                  "train_classifier", key=dict(
+                                      model=store.callable_identity(type(model)),
+                                      weights=_state_digest(model), x=x, y=y, steps=steps,
+                                      lr=lr, weight_decay=weight_decay, batch=batch,
+                                      target_loss=target_loss, seed=seed, optimizer=optimizer,
+                                      check_every=check_every, clip=clip))
+    decay, rest = _decayed(model)
     groups = [{"params": decay, "weight_decay": weight_decay},
               {"params": rest, "weight_decay": 0.0}]
     opt = (torch.optim.SGD(groups, lr=lr, momentum=0.9) if optimizer == "sgd"
            else torch.optim.Adam(groups, lr=lr))
     g = torch.Generator().manual_seed(seed)
-    state = {"done": 0, "loss": float("nan")}
+    # updates done, in the checkpointed state: a finished file resumed gives ``steps``, not 0
+    done = torch.zeros((), dtype=torch.int64)
+    state = {"loss": float("nan")}
 
     def full_loss():
         model.eval()
@@ -244,7 +329,7 @@ def train_classifier(model, x, y, *, steps: int, lr: float, weight_decay: float,
         if clip is not None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         opt.step()
-        state["done"] = t + 1
+        done.fill_(t + 1)
         if target_loss is not None and (t + 1) % check_every == 0:
             state["loss"] = full_loss()
             if state["loss"] <= target_loss:
@@ -252,13 +337,17 @@ def train_classifier(model, x, y, *, steps: int, lr: float, weight_decay: float,
 
     model.train()
     try:
-        train.run(step, steps, generators=[g], state={"model": model, "opt": opt},
-                  checkpoint=checkpoint, desc="train", progress=False)
+        train.run(step, steps, generators=[g], state={"model": model, "opt": opt, "done": done},
+                  checkpoint=ck, desc="train", progress=False,
+                  fingerprint={"lr": lr, "weight_decay": weight_decay, "batch": batch,
+                               "target_loss": target_loss, "seed": seed,
+                               "optimizer": optimizer, "check_every": check_every,
+                               "clip": clip} if ck is not None else None)
     except _Stop:
         pass
-    state["loss"] = full_loss()
+    state["loss"] = full_loss() if len(x) else float("nan")
     model.eval()
-    return state["done"], state["loss"]
+    return int(done), state["loss"]
 
 
 def _accuracy(model, x, y):
@@ -277,6 +366,20 @@ def sensitivity_point(*, kind: str, depth: int, weight_decay: float, seed: int,
     net at initialisation (the untrained null), training loss and steps, test accuracy.
     ``workdir`` (given by :func:`freqlearn.sweep.sweep`) holds the training checkpoint.
     """
+    chk.one_of(kind, "kind", _KINDS)
+    depth = chk.integer(depth, "depth", minimum=0)
+    weight_decay = chk.real(weight_decay, "weight_decay", minimum=0.0)
+    seed = chk.integer(seed, "seed", minimum=0)
+    size = chk.integer(size, "size", minimum=2)
+    width = chk.integer(width, "width", minimum=1)
+    n_train = chk.integer(n_train, "n_train", minimum=1)
+    n_test = chk.integer(n_test, "n_test", minimum=1)
+    steps = chk.integer(steps, "steps", minimum=0)
+    lr = chk.real(lr, "lr", minimum=0.0, strict=True)
+    if target_loss is not None:
+        target_loss = chk.real(target_loss, "target_loss", minimum=0.0)
+    chk.one_of(optimizer, "optimizer", _OPTIMIZERS)
+    data_seed = chk.integer(data_seed, "data_seed", minimum=0)
     (x, y), (xt, yt) = standin_set(n_train, n_test, size=size, seed=data_seed)
     torch.manual_seed(seed)
     model = make_model(kind, depth, width=width, size=size)
@@ -530,20 +633,188 @@ def _augment(xb, g):
     return xp[..., i:i + xb.shape[-2], j:j + xb.shape[-1]]
 
 
+#: the ``format`` marker and version of :func:`train_paper`'s checkpoint file
+PAPER_FORMAT = "freqlearn.experiments.godfrey.train_paper checkpoint"
+PAPER_FORMAT_VERSION = 1
+_PAPER_KEYS = {"format", "format_version", "fingerprint", "max_epochs", "epoch", "model",
+               "opt", "sched", "scaler", "gen", "hist", "best"}
+_HIST_KEYS = ("epoch", "val_acc", "lr", "train_loss")
+
+
+def _plain_state(d, where: str):
+    """A scheduler/scaler ``state_dict`` as plain data (what ``weights_only`` loading
+    admits): numbers, strings, None, tensors, and lists/dicts of them. NumPy scalars become
+    Python numbers; anything else is refused, naming the entry."""
+    if d is None or isinstance(d, (bool, int, float, str, torch.Tensor)):
+        return d
+    if isinstance(d, np.generic) and np.ndim(d) == 0:
+        return d.item()
+    if isinstance(d, (list, tuple)):
+        return [_plain_state(v, f"{where}[{i}]") for i, v in enumerate(d)]
+    if isinstance(d, dict):
+        return {k: _plain_state(v, f"{where}[{k!r}]") for k, v in d.items()}
+    raise TypeError(f"{where} is a {type(d).__name__}, which a checkpoint cannot hold")
+
+
+def _paper_fingerprint(model, data, *, lr, batch, weight_decay, patience, min_lr, seed,
+                       augment, amp) -> dict:
+    """What makes a :func:`train_paper` checkpoint this run's (plain JSON data)."""
+    ctx = train.context() or {}
+    x, y, xv, yv = data
+    return {
+        "function": store.callable_identity(train_paper),
+        "lr": lr, "batch": batch, "weight_decay": weight_decay, "patience": patience,
+        "min_lr": min_lr, "seed": seed, "augment": augment, "amp": amp,
+        "model": store.callable_identity(type(model))["function"],
+        "parameters": {k: f"{str(v.dtype).removeprefix('torch.')} {list(v.shape)}"
+                       for k, v in model.state_dict().items()},
+        "data": {"train_x": [str(x.dtype).removeprefix("torch."), *x.shape],
+                 "train_y": [str(y.dtype).removeprefix("torch."), *y.shape],
+                 "val_x": [str(xv.dtype).removeprefix("torch."), *xv.shape],
+                 "val_y": [str(yv.dtype).removeprefix("torch."), *yv.shape],
+                 "digest": store.digest(x, y, xv, yv)},
+        "freqlearn": train._version(), "preset": ctx.get("preset"),
+        "context_seed": ctx.get("seed"), "format_version": PAPER_FORMAT_VERSION,
+    }
+
+
+def _load_paper(ck: Path, fp: dict, max_epochs: int, model, opt, sched, scaler, g):
+    """Read ``ck`` safely, check it is a :func:`train_paper` checkpoint of *this* run, then
+    restore the model, optimizer, scheduler, scaler and generator. Returns ``(hist, best,
+    epoch)``. Nothing of the caller's is touched until every check has passed."""
+    fix = f"Delete {ck} to start this run over."
+
+    def bad(why):
+        return store.StoreCorrupt(ck, why, fix)
+
+    blob = store.load_torch(ck, fix=fix)
+    if not (isinstance(blob, dict) and blob.get("format") == PAPER_FORMAT):
+        raise bad("it is not a train_paper checkpoint (no format marker: a file of an older "
+                  "freqlearn, or of something else)")
+    if blob.get("format_version") != PAPER_FORMAT_VERSION:
+        raise bad(f"its format version is {blob.get('format_version')!r}, this freqlearn "
+                  f"reads {PAPER_FORMAT_VERSION}")
+    if set(blob) != _PAPER_KEYS or not isinstance(blob["fingerprint"], dict):
+        raise bad(f"its keys are {sorted(blob)}, expected {sorted(_PAPER_KEYS)}")
+    store.check_fingerprint(ck, blob["fingerprint"], fp, fix=fix + " Or use another workdir.")
+    epoch = blob["epoch"]
+    if type(epoch) is not int or epoch < 0:
+        raise bad(f"its epoch count {epoch!r} is not an integer ≥ 0")
+    if epoch > max_epochs:
+        raise store.StoreMismatch(ck, [f"  max_epochs: saved a run with {epoch} epochs done "
+                                       f"(of max_epochs {blob['max_epochs']!r}), now "
+                                       f"max_epochs {max_epochs}"],
+                                  fix + " Or ask for max_epochs ≥ the epochs done.")
+
+    def same_tensors(saved, cur: dict, what: str):
+        if not (isinstance(saved, dict) and set(saved) == set(cur)):
+            raise bad(f"{what} does not hold this model's entries")
+        for k, v in cur.items():
+            s = saved[k]
+            if not (isinstance(s, torch.Tensor) and s.dtype == v.dtype and s.shape == v.shape):
+                got = (f"{s.dtype} {list(s.shape)}" if isinstance(s, torch.Tensor)
+                       else type(s).__name__)
+                raise bad(f"{what} {k!r} is {got}, expected {v.dtype} {list(v.shape)}")
+
+    cur = model.state_dict()
+    same_tensors(blob["model"], cur, "its model state")
+    best = blob["best"]
+    if not (isinstance(best, dict) and set(best) == {"acc", "state"}
+            and type(best["acc"]) is float
+            and (best["state"] is not None or epoch == 0)):
+        raise bad("its best-validation record is malformed")
+    if best["state"] is not None:
+        same_tensors(best["state"], cur, "its best-validation state")
+    hist = blob["hist"]
+    if not (isinstance(hist, dict) and set(hist) == set(_HIST_KEYS) and all(
+            isinstance(hist[k], list) and len(hist[k]) == epoch for k in _HIST_KEYS)
+            and hist["epoch"] == list(range(1, epoch + 1))
+            and all(type(v) is float for k in _HIST_KEYS[1:] for v in hist[k])):
+        raise bad(f"its history does not list epochs 1 … {epoch}")
+    o = blob["opt"]
+    params = [p for grp in opt.param_groups for p in grp["params"]]
+    ok = (isinstance(o, dict) and set(o) == {"state", "param_groups"}
+          and isinstance(o["state"], dict) and isinstance(o["param_groups"], list)
+          and [len(grp["params"]) if isinstance(grp, dict) and isinstance(
+              grp.get("params"), list) else -1 for grp in o["param_groups"]]
+          == [len(grp["params"]) for grp in opt.param_groups])
+    if ok:
+        for i, st in o["state"].items():
+            ok = ok and type(i) is int and 0 <= i < len(params) and isinstance(st, dict) and all(
+                not isinstance(v, torch.Tensor) or v.dim() == 0 or v.shape == params[i].shape
+                for v in st.values())
+    if not ok:
+        raise bad("its optimizer state is not a state_dict of this run's SGD")
+    if not isinstance(blob["sched"], dict) or not isinstance(blob["scaler"], dict):
+        raise bad("its scheduler or scaler state is not a state_dict")
+    gs = blob["gen"]
+    if not (isinstance(gs, torch.Tensor) and gs.dtype == torch.uint8
+            and gs.shape == g.get_state().shape):
+        raise bad("its generator state does not fit a CPU torch.Generator")
+    # ---- every check passed: restore
+    try:
+        model.load_state_dict(blob["model"])
+        opt.load_state_dict(o)
+        sched.load_state_dict(blob["sched"])
+        if blob["scaler"]:
+            scaler.load_state_dict(blob["scaler"])
+        g.set_state(gs)
+    except (KeyError, ValueError, TypeError, RuntimeError) as e:
+        raise bad(f"its state cannot be restored ({type(e).__name__}: {str(e)[:200]})") \
+            from None
+    return hist, best, epoch
+
+
 def train_paper(model, train_set, val_set, *, lr: float, batch: int, weight_decay: float,
                 patience: int, max_epochs: int, min_lr: float = 1e-6, seed: int = 0,
                 device=None, workdir=None, augment: bool = True, amp: bool = True) -> dict:
     """SI C.5: SGD (momentum 0.9, PyTorch ``weight_decay`` on weights only), reduce-on-plateau
     (×0.1) on **validation accuracy** with a 1-point absolute threshold, stop at
     ``max_epochs`` or when the lr falls below ``min_lr``; keep the best-validation weights
-    (on a held-out split, not the test set). AMP on CUDA. Checkpoints every epoch into
-    ``workdir`` and resumes from there."""
-    device = presets.device() if device is None else torch.device(device)
+    (on a held-out split, not the test set). AMP on CUDA. ``max_epochs = 0`` trains
+    nothing: the model keeps its weights and ``best_val_acc`` is their validation accuracy.
+
+    ``workdir``: the run checkpoints every epoch into ``workdir/train_paper.pt`` and resumes
+    from there, giving the numbers of an uninterrupted run. The file is written atomically
+    (:func:`freqlearn.store.save_torch`: a kill leaves the previous epoch's file) and read
+    with ``weights_only=True`` (it can never run code). Its fingerprint — this function, lr,
+    batch, weight decay, patience, min_lr, seed, augment, amp, the model's class and
+    parameter shapes, the data's shapes and a digest of the train and validation tensors,
+    the freqlearn version and the notebook's preset and seed — must match, else
+    :class:`freqlearn.store.StoreMismatch` lists what differs; a damaged or foreign file
+    raises :class:`freqlearn.store.StoreCorrupt` naming it and the fix (delete it).
+    ``max_epochs`` may grow (a finished run asked for more epochs continues, exactly as one
+    run would have); asking for fewer epochs than the file holds is a ``StoreMismatch``."""
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    x, y = _labelled(train_set, "train_set", empty=False)
+    xv, yv = _labelled(val_set, "val_set", empty=False)
+    lr = chk.real(lr, "lr", minimum=0.0, strict=True)
+    batch = chk.integer(batch, "batch", minimum=1)
+    weight_decay = chk.real(weight_decay, "weight_decay", minimum=0.0)
+    patience = chk.integer(patience, "patience", minimum=0)
+    max_epochs = chk.integer(max_epochs, "max_epochs", minimum=0)
+    min_lr = chk.real(min_lr, "min_lr", minimum=0.0)
+    seed = chk.integer(seed, "seed", minimum=0)
+    augment = chk.boolean(augment, "augment")
+    amp = chk.boolean(amp, "amp")
+    try:
+        device = presets.device() if device is None else torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"device must name a torch device (cpu, cuda, cuda:1); got "
+                         f"{device!r} ({e})") from None
+    if device.type == "meta":
+        raise ValueError("device is meta (FREQLEARN_DEVICE=meta?), which holds no data and "
+                         "cannot train; use cpu or cuda")
+    if workdir is not None and not isinstance(workdir, (str, Path)):
+        raise TypeError(f"workdir must be a folder path or None; got {type(workdir).__name__}")
+    ck = None if workdir is None else Path(workdir) / "train_paper.pt"
+    fp = None if ck is None else _paper_fingerprint(
+        model, (x, y, xv, yv), lr=lr, batch=batch, weight_decay=weight_decay,
+        patience=patience, min_lr=min_lr, seed=seed, augment=augment, amp=amp)
     model = model.to(device)
-    (x, y), (xv, yv) = train_set, val_set
     x, y, xv, yv = (t.to(device) for t in (x, y, xv, yv))
-    decay = [p for n, p in model.named_parameters() if "weight" in n or n.startswith("w.")]
-    rest = [p for n, p in model.named_parameters() if not ("weight" in n or n.startswith("w."))]
+    decay, rest = _decayed(model)
     opt = torch.optim.SGD([{"params": decay, "weight_decay": weight_decay},
                            {"params": rest, "weight_decay": 0.0}], lr=lr, momentum=0.9)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=0.1,
@@ -552,19 +823,17 @@ def train_paper(model, train_set, val_set, *, lr: float, batch: int, weight_deca
     use_amp = amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     g = torch.Generator().manual_seed(seed)
-    hist = {"epoch": [], "val_acc": [], "lr": [], "train_loss": []}
+    hist = {k: [] for k in _HIST_KEYS}
     best = {"acc": -1.0, "state": None}
     start = 0
-    ck = None if workdir is None else Path(workdir) / "train_paper.pt"
     if ck is not None and ck.exists():
-        s = torch.load(ck, map_location=device, weights_only=False)
-        model.load_state_dict(s["model"])
-        opt.load_state_dict(s["opt"])
-        sched.load_state_dict(s["sched"])
-        g.set_state(s["gen"])
-        hist, best, start = s["hist"], s["best"], s["epoch"]
+        hist, best, start = _load_paper(ck, fp, max_epochs, model, opt, sched, scaler, g)
+        if start:
+            presets.note_reused(f"checkpoint {ck} (epoch {start})")
+    # a resumed run whose lr already fell below min_lr had stopped: it stays stopped
+    stopped = start > 0 and opt.param_groups[0]["lr"] < min_lr
     per_epoch = max(len(x) // batch, 1)
-    for epoch in range(start, max_epochs):
+    for epoch in range(start, 0 if stopped else max_epochs):
         model.train()
         perm = torch.randperm(len(x), generator=g)
         tot = 0.0
@@ -583,17 +852,25 @@ def train_paper(model, train_set, val_set, *, lr: float, batch: int, weight_deca
         sched.step(acc)
         hist["epoch"].append(epoch + 1)
         hist["val_acc"].append(acc)
-        hist["lr"].append(opt.param_groups[0]["lr"])
+        hist["lr"].append(float(opt.param_groups[0]["lr"]))
         hist["train_loss"].append(tot / per_epoch)
         if acc > best["acc"]:
             best = {"acc": acc, "state": {k: v.detach().cpu().clone()
                                           for k, v in model.state_dict().items()}}
         if ck is not None:
-            torch.save({"model": model.state_dict(), "opt": opt.state_dict(),
-                        "sched": sched.state_dict(), "gen": g.get_state(), "hist": hist,
-                        "best": best, "epoch": epoch + 1}, ck)
+            store.save_torch(ck, {
+                "format": PAPER_FORMAT, "format_version": PAPER_FORMAT_VERSION,
+                "fingerprint": fp, "max_epochs": max_epochs, "epoch": epoch + 1,
+                "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                "opt": opt.state_dict(),
+                "sched": _plain_state(sched.state_dict(), "the scheduler state"),
+                "scaler": _plain_state(scaler.state_dict(), "the AMP scaler state"),
+                "gen": g.get_state(), "hist": hist, "best": best})
         if opt.param_groups[0]["lr"] < min_lr:
             break
+    if best["state"] is None:                   # max_epochs = 0: the weights as given
+        model.eval()
+        return {"history": hist, "best_val_acc": _accuracy(model, xv, yv)}
     model.load_state_dict(best["state"])
     model.eval()
     return {"history": hist, "best_val_acc": best["acc"]}
@@ -621,18 +898,45 @@ def paper_point(*, kind: str, depth: int, weight_decay: float, seed: int, schedu
                 n_sens: int = 5000, data_seed: int = 0, prefer: str = "cifar10",
                 workdir=None) -> dict:
     """One run of the paper preset (G7, and G4–G6 at scale): the SI C.5 schedule
-    ``PAPER_SCHEDULES[schedule]`` (overrides for reduced runs), best-validation weights,
-    test accuracy and the sensitivity moments on ``n_sens`` test images."""
+    ``PAPER_SCHEDULES[schedule]`` (overrides for reduced runs: ``max_epochs``, ``lr``,
+    ``batch``, ``patience``; ``None`` = the schedule's, and 0 is a value, not "unset"),
+    best-validation weights, test accuracy and the sensitivity moments on ``n_sens`` test
+    images (at most the test set). Every argument is checked before any data is read.
+    ``workdir`` (given by :func:`freqlearn.sweep.sweep`) holds :func:`train_paper`'s
+    checkpoint."""
+    chk.one_of(kind, "kind", _KINDS)
+    chk.one_of(schedule, "schedule", tuple(PAPER_SCHEDULES))
+    depth = chk.integer(depth, "depth", minimum=0)
+    weight_decay = chk.real(weight_decay, "weight_decay", minimum=0.0)
+    seed = chk.integer(seed, "seed", minimum=0)
+    size = chk.integer(size, "size", minimum=2)
+    channels = chk.integer(channels, "channels", minimum=1)
+    width = chk.integer(width, "width", minimum=1)
+    n_train = chk.optional_integer(n_train, "n_train", minimum=1)
+    n_test = chk.optional_integer(n_test, "n_test", minimum=1)
     sch = dict(PAPER_SCHEDULES[schedule])
+    max_epochs = chk.integer(max_epochs if max_epochs is not None else sch["max_epochs"],
+                             "max_epochs", minimum=0)
+    lr = chk.real(lr if lr is not None else sch["lr"], "lr", minimum=0.0, strict=True)
+    batch = chk.integer(batch if batch is not None else sch["batch"], "batch", minimum=1)
+    patience = chk.integer(patience if patience is not None else sch["patience"], "patience",
+                           minimum=0)
+    n_sens = chk.integer(n_sens, "n_sens", minimum=1)
+    data_seed = chk.integer(data_seed, "data_seed", minimum=0)
+    chk.one_of(prefer, "prefer", ("cifar10", "cifar100", "standin"))
     (x, y), (xv, yv), (xt, yt), source = paper_data(size=size, channels=channels,
                                                     n_train=n_train, n_test=n_test,
                                                     seed=data_seed, prefer=prefer)
+    if len(xv) == 0:
+        raise ValueError(f"n_train={n_train} leaves no validation images (a fifth of the "
+                         "training set, at most 5000, is held out); use n_train ≥ 5")
+    if n_sens > len(xt):
+        raise ValueError(f"n_sens must be at most the {len(xt)} test images; got {n_sens}")
     torch.manual_seed(seed)
     model = make_model(kind, depth, width=width, size=size, in_channels=channels)
-    hist = train_paper(model, (x, y), (xv, yv), lr=lr or sch["lr"], batch=batch or sch["batch"],
-                       weight_decay=weight_decay, patience=patience or sch["patience"],
-                       max_epochs=max_epochs or sch["max_epochs"], min_lr=sch["min_lr"],
-                       seed=seed, workdir=workdir)
+    hist = train_paper(model, (x, y), (xv, yv), lr=lr, batch=batch,
+                       weight_decay=weight_decay, patience=patience, max_epochs=max_epochs,
+                       min_lr=sch["min_lr"], seed=seed, workdir=workdir)
     dev = next(model.parameters()).device
     acc = _accuracy(model, xt.to(dev), yt.to(dev))
     smap = sensitivity.frequency_sensitivity(model, xt[:n_sens])

@@ -19,6 +19,9 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+import json
 import math
 from pathlib import Path
 
@@ -26,8 +29,10 @@ import numpy as np
 import torch
 
 from .. import presets as _presets
+from .. import store as _store
 from .. import sweep as _sweep
 from .. import train as _train
+from ..data import _checks as chk
 from ..data import ricci as D
 from ..nets.ricci import MLP, ResNet18, SmallCNN, TwoLayer
 
@@ -36,9 +41,167 @@ __all__ = ["online_nstar", "scan_sizes", "best_rate", "natural_probes", "texture
            "run_points", "deep_point", "cifar100_present"]
 
 
-def _checks(batch, budget, n=80):
+def _check_points(batch, budget, n=80):
     steps = np.unique(np.round(np.geomspace(1, budget / batch, n)).astype(int))
     return set((steps * batch).tolist())
+
+
+# -- argument checks ---------------------------------------------------------------------------
+def _device(device) -> torch.device:
+    """``device`` as a ``torch.device`` this machine has; the meta device (no data) and
+    devices that are absent are refused, naming ``device``."""
+    try:
+        d = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"device must be a torch device or its name (cpu, cuda, cuda:N, "
+                         f"mps); got {device!r}") from None
+    if d.type == "meta":
+        raise ValueError("device 'meta' holds no data: the nets must train on a real device "
+                         "(cpu, cuda)")
+    if d.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {str(d)!r}: this torch ({torch.__version__}) sees no "
+                             "CUDA device; use device='cpu'")
+        if d.index is not None and d.index >= torch.cuda.device_count():
+            raise ValueError(f"device {str(d)!r}: this machine has "
+                             f"{torch.cuda.device_count()} CUDA device(s)")
+    elif d.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ValueError(f"device {str(d)!r}: MPS is not available here; use "
+                             "device='cpu'")
+    elif d.type != "cpu":
+        raise ValueError(f"device must be cpu, cuda or mps; got {device!r}")
+    return d
+
+
+def _rates(cs) -> np.ndarray:
+    """The learning-rate factors: a non-empty 1-D sequence of finite positive numbers."""
+    if isinstance(cs, (str, bytes)):
+        raise TypeError(f"cs must be a 1-D sequence of positive rates; got {cs!r}")
+    a = chk.real_array(cs, "cs", ndim=(1,))
+    if np.any(a <= 0):
+        raise ValueError(f"cs must be a 1-D array of positive rates; got {a.tolist()}")
+    return a
+
+
+def _fp_real(x: float):
+    """A real for a fingerprint (plain JSON data: ±inf as a string)."""
+    return float(x) if math.isfinite(x) else repr(float(x))
+
+
+def _plain_json(v, where: str):
+    """``v`` as JSON-able plain data, or ``TypeError`` naming ``where``."""
+    try:
+        json.dumps(v, allow_nan=True)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{where} must return plain data (numbers, strings, None, lists, "
+                        f"dicts) for the checkpoint fingerprint; {e}") from None
+    return v
+
+
+def _value_id(v):
+    """A captured or attribute value in a fingerprint: plain scalars as they are, anything
+    else by :func:`freqlearn.store.digest` (None when it cannot be digested)."""
+    if v is None or isinstance(v, (bool, str)):
+        return v
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return _fp_real(float(v))
+    try:
+        return {"digest": _store.digest(v)}
+    except TypeError:
+        return None
+
+
+def _describe_object(obj) -> dict:
+    """An object that draws samples, as plain data: its class and its ``fingerprint()``
+    when it has one (:class:`~freqlearn.data.ricci.PhaseTask`, :class:`texture_pool`), else
+    a digest of each of its attributes that can be digested."""
+    cls = f"{type(obj).__module__}.{type(obj).__qualname__}"
+    fp = getattr(obj, "fingerprint", None)
+    if callable(fp):
+        d = fp()
+        if not isinstance(d, dict):
+            raise TypeError(f"{cls}.fingerprint() must return a dict; got {type(d).__name__}")
+        return _plain_json({"class": cls, **d}, f"{cls}.fingerprint()")
+    attrs = {}
+    for k, v in sorted(getattr(obj, "__dict__", {}).items()):
+        if not k.startswith("__"):
+            vid = _value_id(v)
+            if vid is not None:
+                attrs[k] = vid
+    return {"class": cls, "attributes": attrs}
+
+
+def _describe_sampler(fn, depth: int = 0) -> dict:
+    """What identifies a sampler in a checkpoint fingerprint (plain data).
+
+    - a bound method (``PhaseTask(...).sample``): the method's name and its object, by
+      :func:`_describe_object` (the task's class and parameters);
+    - a ``functools.partial``: its function and its bound arguments;
+    - a function: its module and qualified name (:func:`freqlearn.store.callable_identity`),
+      plus what its closure captures that is itself a sampler or a task (so a wrapper around
+      ``task.sample`` names the task); other captured values (counters, …) are left out;
+    - a callable object: :func:`_describe_object`.
+    """
+    if inspect.ismethod(fn) and not inspect.isclass(fn.__self__):
+        return {"method": fn.__func__.__qualname__, "of": _describe_object(fn.__self__)}
+    if isinstance(fn, functools.partial):
+        return {"partial": _describe_sampler(fn.func, depth + 1),
+                "args": [_captured(a, depth) for a in fn.args],
+                "keywords": {k: _captured(v, depth) for k, v in sorted(fn.keywords.items())}}
+    if inspect.isfunction(fn) or inspect.isbuiltin(fn) or inspect.ismethod(fn):
+        out = dict(_store.callable_identity(fn))
+        cells = getattr(fn, "__closure__", None) or ()
+        names = getattr(getattr(fn, "__code__", None), "co_freevars", ())
+        captured = {}
+        if depth < 3:
+            for name, cell in zip(names, cells, strict=False):
+                try:
+                    v = cell.cell_contents
+                except ValueError:   # an empty cell
+                    continue
+                if callable(v) or callable(getattr(v, "fingerprint", None)):
+                    captured[name] = _captured(v, depth)
+        if captured:
+            out["captures"] = captured
+        return out
+    return _describe_object(fn)
+
+
+def _captured(v, depth: int):
+    if callable(getattr(v, "fingerprint", None)) and not callable(v):
+        return _describe_object(v)
+    if callable(v) and not inspect.isclass(v):
+        return _describe_sampler(v, depth + 1)
+    return _value_id(v)
+
+
+def _draw(sample, n: int, rng, D_in: int, what: str):
+    """``sample(n, rng)`` checked: ``x`` n samples of ``D_in`` finite values, ``y`` n labels
+    ±1; anything else raises an error naming the sampler's output (or ``D_in``)."""
+    out = sample(n, rng)
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise TypeError(f"sample(n, rng) must return (x, y); for {what} it returned "
+                        f"{type(out).__name__}")
+    x, y = (np.asarray(v) for v in out)
+    if x.dtype.kind not in "iuf" or y.dtype.kind not in "iuf":
+        raise TypeError(f"sample(n, rng) must return real arrays; for {what} x is "
+                        f"{x.dtype}, y is {y.dtype}")
+    if x.ndim < 1 or len(x) != n or y.shape != (n,):
+        raise ValueError(f"sample({n}, rng) for {what} returned x of shape {x.shape} and y of "
+                         f"shape {y.shape}; expected {n} samples and {n} labels")
+    if x.size != n * D_in:
+        raise ValueError(f"D_in is {D_in}, but sample(n, rng) returns samples of "
+                         f"{x.size // max(n, 1)} values (shape {x.shape[1:]}); give the "
+                         "sampler's dimension as D_in")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"sample(n, rng) returned NaN or ±inf inputs for {what}")
+    if not np.all(np.abs(y) == 1):
+        raise ValueError(f"sample(n, rng) must return labels ±1; for {what} it returned "
+                         f"{np.unique(y)[:5].tolist()}")
+    return x, y
 
 
 def online_nstar(sample, D_in: int, *, cs, trials: int, K: int = 8, batch: int = 8,
@@ -54,7 +217,8 @@ def online_nstar(sample, D_in: int, *, cs, trials: int, K: int = 8, batch: int =
     budget) with test accuracy ≥ ``acc_threshold`` (``nstar_acc``) or order parameter ≥
     ``overlap_threshold`` (``nstar_ov``); ``inf`` when never reached. The run stops early once
     some ``c`` has all its trials done and ``n ≥ stop_factor ×`` their largest n* (the other
-    rates are then censored: slower than the best). Returns arrays indexed ``[c, trial]``.
+    rates are then censored: slower than the best; ``stop_factor=inf`` never stops early).
+    Returns arrays indexed ``[c, trial]``.
 
     ``shared_data``: trial ``r`` sees the same sample stream at every rate ``c`` (common
     random numbers; with the same ``seed``, two tasks whose samplers draw from ``rng`` alike
@@ -62,90 +226,125 @@ def online_nstar(sample, D_in: int, *, cs, trials: int, K: int = 8, batch: int =
 
     ``checkpoint``: a file (or None): the nets, the counters and the sampler's generator are
     saved every ``checkpoint_every`` chunks by :func:`freqlearn.train.run`, and a re-run
-    with the same file resumes where it stopped, with the same numbers.
+    with the same file resumes where it stopped, with the same numbers — a finished file
+    gives the result of the run that wrote it. The file's fingerprint holds everything that
+    determines the run: the sampler (a task's class and parameters, see
+    :func:`_describe_sampler`), ``D_in``, ``cs``, ``trials``, ``K``, ``batch``, ``budget``,
+    ``lr_scale``, the thresholds, ``n_test``, ``seed``, ``chunk``, ``stop_factor``,
+    ``shared_data`` and the device; a file of another run is refused
+    (:class:`~freqlearn.train.CheckpointMismatch`).
+
+    Integer arguments must be integers (floats are refused, not truncated); ``cs``,
+    ``lr_scale`` and ``stop_factor`` must be positive, the thresholds in [0, 1].
     """
-    cs = np.asarray(cs, float)
-    if cs.ndim != 1 or cs.size < 1 or np.any(cs <= 0):
-        raise ValueError(f"cs must be a 1-D array of positive rates; got {cs}")
-    trials = int(trials)
-    if trials < 1:
-        raise ValueError(f"trials must be ≥ 1; got {trials}")
+    if not callable(sample):
+        raise TypeError(f"sample must be a callable sample(n, rng) → (x, y); got "
+                        f"{type(sample).__name__}")
+    D_in = chk.integer(D_in, "D_in", minimum=1)
+    cs = _rates(cs)
+    trials = chk.integer(trials, "trials", minimum=1)
+    K = chk.integer(K, "K", minimum=1)
+    batch = chk.integer(batch, "batch", minimum=1)
+    budget = chk.integer(budget, "budget", minimum=1)
+    if budget < batch:
+        raise ValueError(f"budget must be ≥ batch ({batch}): at least one step; got {budget}")
+    lr_scale = chk.real(lr_scale, "lr_scale", minimum=0.0, strict=True)
+    acc_threshold = chk.real(acc_threshold, "acc_threshold", minimum=0.0)
+    overlap_threshold = chk.real(overlap_threshold, "overlap_threshold", minimum=0.0)
+    for name, v in (("acc_threshold", acc_threshold),
+                    ("overlap_threshold", overlap_threshold)):
+        if v > 1:
+            raise ValueError(f"{name} must be in [0, 1]; got {v}")
+    n_test = chk.integer(n_test, "n_test", minimum=1)
+    seed = chk.integer(seed, "seed", minimum=0)
+    chunk = chk.integer(chunk, "chunk", minimum=1)
+    stop_factor = chk.real(stop_factor, "stop_factor", minimum=0.0, strict=True,
+                           allow_inf=True)
+    if not isinstance(desc, str):
+        raise TypeError(f"desc must be a string; got {type(desc).__name__}")
     if not isinstance(shared_data, bool):
         raise TypeError(f"shared_data must be True or False; got {shared_data!r}")
-    rng = np.random.default_rng(seed)
+    dev = _device(device)
     T = cs.size * trials
+    m = trials if shared_data else T
+    chk.fits(4.0 * 3 * (chunk * T * batch + n_test) * D_in,
+             f"online SGD chunks of {chunk}×{T}×{batch} samples of {D_in} values")
+    ckpt = None if checkpoint is None or checkpoint is False else checkpoint
+    fingerprint = None
+    if ckpt is not None:
+        try:
+            sampler = json.dumps(_describe_sampler(sample), sort_keys=True,
+                                 ensure_ascii=False)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"sample cannot be described for the checkpoint fingerprint "
+                            f"({e}); give its object a fingerprint() method returning a "
+                            "dict of plain data with string keys") from None
+        fingerprint = {"sampler": sampler, "D_in": D_in, "cs": [float(c) for c in cs],
+                       "trials": trials, "K": K, "batch": batch, "budget": budget,
+                       "lr_scale": lr_scale, "acc_threshold": acc_threshold,
+                       "overlap_threshold": overlap_threshold, "n_test": n_test,
+                       "seed": seed, "chunk": chunk, "stop_factor": _fp_real(stop_factor),
+                       "shared_data": shared_data, "device": dev.type}
+
+    rng = np.random.default_rng(seed)
     dt = torch.float32
-    xt, yt = sample(n_test, rng)
-    xt = torch.as_tensor(xt.reshape(n_test, -1), dtype=dt, device=device)
-    yt = torch.as_tensor(yt, dtype=dt, device=device)
-    g = torch.Generator(device=device).manual_seed(int(seed))
-    net = TwoLayer(T, K, D_in, generator=g, dtype=dt, device=device)
-    lr = torch.as_tensor(np.repeat(cs, trials) * lr_scale, dtype=dt, device=device)
-    checks = _checks(batch, budget)
-    st = {"n": 0, "acc": np.full(T, np.inf), "ov": np.full(T, np.inf), "done": False}
+    xt, yt = _draw(sample, n_test, rng, D_in, "the test set")
+    xt = torch.as_tensor(xt.reshape(n_test, D_in), dtype=dt, device=dev)
+    yt = torch.as_tensor(yt, dtype=dt, device=dev)
+    g = torch.Generator(device=dev).manual_seed(seed)
+    net = TwoLayer(T, K, D_in, generator=g, dtype=dt, device=dev)
+    lr = torch.as_tensor(np.repeat(cs, trials) * lr_scale, dtype=dt, device=dev)
+    checks = _check_points(batch, budget)
     n_chunks = math.ceil(budget / (batch * chunk))
-
-    def finished():
-        both = np.maximum(st["acc"], st["ov"]).reshape(cs.size, trials)
-        ok = np.isfinite(both).all(1)
-        return bool(ok.any() and st["n"] >= stop_factor * both[ok].max(1).min())
-
+    # The counters live in tensors that train.run checkpoints and restores in place; the
+    # NumPy arrays below are views of them, so a resumed run -- even one whose file is
+    # finished, where step() never runs -- reads the restored counters.
     box = {"W": net.W, "v": net.v, "b": net.b,
            "acc": torch.full((T,), math.inf, dtype=torch.float64),
            "ov": torch.full((T,), math.inf, dtype=torch.float64),
            "n": torch.zeros(1, dtype=torch.int64), "rng": _rng_tensor(rng)}
+    nstar = {"acc": box["acc"].numpy(), "ov": box["ov"].numpy()}
+    count = box["n"].numpy()
     first = [True]
 
-    def save():
-        box["acc"].copy_(torch.as_tensor(st["acc"]))
-        box["ov"].copy_(torch.as_tensor(st["ov"]))
-        box["n"][0] = st["n"]
-        box["rng"].copy_(_rng_tensor(rng))
+    def finished():
+        both = np.maximum(nstar["acc"], nstar["ov"]).reshape(cs.size, trials)
+        ok = np.isfinite(both).all(1)
+        return bool(ok.any() and count[0] >= stop_factor * both[ok].max(1).min())
 
     def step(t):
         if first[0]:
             first[0] = False
-            if t > 0:   # resumed by train.run: restore the counters and the sampler
-                st["acc"], st["ov"] = box["acc"].numpy().copy(), box["ov"].numpy().copy()
-                st["n"] = int(box["n"][0])
+            if t > 0:   # resumed by train.run mid-way: the sampler continues where it stopped
                 _set_rng(rng, box["rng"])
-                st["done"] = finished()
-        if st["done"]:
+        if finished():
             return
-        m = trials if shared_data else T
-        x, y = sample(m * batch * chunk, rng)
-        x = torch.as_tensor(x.reshape(chunk, 1, m, batch, D_in), dtype=dt, device=device)
-        y = torch.as_tensor(y.reshape(chunk, 1, m, batch), dtype=dt, device=device)
+        x, y = _draw(sample, m * batch * chunk, rng, D_in, f"chunk {t}")
+        x = torch.as_tensor(x.reshape(chunk, 1, m, batch, D_in), dtype=dt, device=dev)
+        y = torch.as_tensor(y.reshape(chunk, 1, m, batch), dtype=dt, device=dev)
         if shared_data:
             x = x.expand(chunk, cs.size, m, batch, D_in)
             y = y.expand(chunk, cs.size, m, batch)
         x, y = x.reshape(chunk, T, batch, D_in), y.reshape(chunk, T, batch)
         for j in range(chunk):
             net.sgd_step(x[j], y[j], lr)
-            st["n"] += batch
-            if st["n"] in checks:
+            count[0] += batch
+            if int(count[0]) in checks:
                 acc = net.accuracy(xt, yt).cpu().numpy()
                 ov = net.overlap().cpu().numpy()
                 for key, val, thr in (("acc", acc, acc_threshold), ("ov", ov, overlap_threshold)):
-                    new = (val >= thr) & ~np.isfinite(st[key])
-                    st[key][new] = st["n"]
-        st["done"] = finished()
-        if ckpt is not None:
-            save()
+                    new = (val >= thr) & ~np.isfinite(nstar[key])
+                    nstar[key][new] = count[0]
+        box["rng"].copy_(_rng_tensor(rng))
 
-    ckpt = None if checkpoint is None or checkpoint is False else checkpoint
     _train.run(step, n_chunks, desc=desc, state=box if ckpt is not None else None,
                checkpoint=ckpt, checkpoint_every=checkpoint_every, name="online_nstar",
-               fingerprint={"cs": [float(c) for c in cs], "trials": trials, "K": K,
-                            "batch": batch, "lr_scale": float(lr_scale), "seed": int(seed),
-                            "chunk": chunk, "shared_data": shared_data,
-                            "acc_threshold": float(acc_threshold),
-                            "overlap_threshold": float(overlap_threshold)})
+               fingerprint=fingerprint)
     acc = net.accuracy(xt, yt).cpu().numpy()
     return {"cs": cs, "lr": cs * lr_scale, "lr_per_sample": cs * lr_scale / batch,
-            "nstar_acc": st["acc"].reshape(cs.size, trials),
-            "nstar_ov": st["ov"].reshape(cs.size, trials),
-            "final_acc": np.nan_to_num(acc).reshape(cs.size, trials), "n_run": st["n"],
+            "nstar_acc": nstar["acc"].copy().reshape(cs.size, trials),
+            "nstar_ov": nstar["ov"].copy().reshape(cs.size, trials),
+            "final_acc": np.nan_to_num(acc).reshape(cs.size, trials), "n_run": int(count[0]),
             "budget": budget}
 
 
@@ -162,10 +361,12 @@ def nstar_point(*, N: int, task: dict, cs, trials: int, rate_exponent: float = 2
     a point interrupted half-way resumes within the run too."""
     if not isinstance(task, dict):
         raise TypeError(f"task must be a dict of PhaseTask arguments; got {task!r}")
-    N = int(N)
+    N = chk.integer(N, "N", minimum=2)
+    rate_exponent = chk.real(rate_exponent, "rate_exponent")
+    seed = chk.integer(seed, "seed", minimum=0)
     t = D.PhaseTask(N, **task)
-    return online_nstar(t.sample, t.dimension, cs=list(cs), trials=trials,
-                        lr_scale=float(N) ** -float(rate_exponent), seed=seed,
+    return online_nstar(t.sample, t.dimension, cs=cs, trials=trials,
+                        lr_scale=float(N) ** -rate_exponent, seed=seed,
                         desc=kw.pop("desc", f"N={N}"), checkpoint=_point_ckpt(workdir), **kw)
 
 
@@ -173,9 +374,10 @@ def texture_point(*, size: int, n_pool: int, pool_seed: int, whitened: bool, cs,
                   trials: int, seed: int = 0, workdir=None, **kw) -> dict:
     """One R5 point: :func:`online_nstar` on :class:`texture_pool` ``(size, n_pool,
     default_rng(pool_seed), whitened)`` with ``lr = c / size²`` (see :func:`nstar_point`)."""
-    pool = texture_pool(size, n_pool, np.random.default_rng(int(pool_seed)),
-                        whitened=bool(whitened))
-    return online_nstar(pool.sample, pool.dimension, cs=list(cs), trials=trials,
+    pool_seed = chk.integer(pool_seed, "pool_seed", minimum=0)
+    whitened = chk.boolean(whitened, "whitened")
+    pool = texture_pool(size, n_pool, np.random.default_rng(pool_seed), whitened=whitened)
+    return online_nstar(pool.sample, pool.dimension, cs=cs, trials=trials,
                         lr_scale=1.0 / pool.dimension, seed=seed,
                         desc=kw.pop("desc", f"textures whitened={whitened}"),
                         checkpoint=_point_ckpt(workdir), **kw)
@@ -227,13 +429,20 @@ def scan_sizes(make_task, Ns, *, cs, trials, rate_exponent: float = 2.0, seed: i
     :func:`run_points`), or a callable ``make_task(N)`` returning an object with ``sample``
     and ``dimension`` (in memory only). Returns ``{N: result}``.
     """
+    if isinstance(Ns, (str, bytes)) or not hasattr(Ns, "__iter__"):
+        raise TypeError(f"Ns must be a sequence of integer sizes; got {Ns!r}")
+    Ns = [chk.integer(N, "Ns[]", minimum=2) for N in Ns]
+    if len(set(Ns)) != len(Ns):
+        raise ValueError(f"Ns must not repeat a size; got {Ns}")
+    cs = [float(c) for c in _rates(cs)]
+    trials = chk.integer(trials, "trials", minimum=1)
+    rate_exponent = chk.real(rate_exponent, "rate_exponent")
+    seed = chk.integer(seed, "seed", minimum=0)
     if isinstance(make_task, dict):
-        pts = [dict(N=int(N), task=dict(make_task), cs=[float(c) for c in cs],
-                    trials=int(trials), rate_exponent=float(rate_exponent),
-                    seed=int(seed) + 1000 * i, desc=f"N={N}", **kw)
+        pts = [dict(N=N, task=dict(make_task), cs=cs, trials=trials,
+                    rate_exponent=rate_exponent, seed=seed + 1000 * i, desc=f"N={N}", **kw)
                for i, N in enumerate(Ns)]
-        return dict(zip([int(N) for N in Ns], run_points(nstar_point, pts, folder),
-                        strict=True))
+        return dict(zip(Ns, run_points(nstar_point, pts, folder), strict=True))
     if not callable(make_task):
         raise TypeError(f"make_task must be a dict of PhaseTask arguments or a callable; "
                         f"got {type(make_task).__name__}")
@@ -242,10 +451,10 @@ def scan_sizes(make_task, Ns, *, cs, trials, rate_exponent: float = 2.0, seed: i
                          "callable cannot be saved with the point)")
     out = {}
     for i, N in enumerate(Ns):
-        task = make_task(int(N))
-        out[int(N)] = online_nstar(task.sample, task.dimension, cs=cs, trials=trials,
-                                   lr_scale=float(N) ** -rate_exponent,
-                                   seed=seed + 1000 * i, desc=f"N={N}", **kw)
+        task = make_task(N)
+        out[N] = online_nstar(task.sample, task.dimension, cs=cs, trials=trials,
+                              lr_scale=float(N) ** -rate_exponent,
+                              seed=seed + 1000 * i, desc=f"N={N}", **kw)
     return out
 
 
@@ -257,7 +466,16 @@ def best_rate(res: dict, key: str = "nstar_acc", held_out: bool = True) -> dict:
     Returns ``{"c", "nstar" (held-out trials; a trial that never reached the threshold is
     censored at the run's length, a lower bound), "censored" (that fraction), "edge"}``.
     """
-    ns = res[key]
+    if key not in ("nstar_acc", "nstar_ov"):
+        raise ValueError(f"key must be 'nstar_acc' or 'nstar_ov'; got {key!r}")
+    held_out = chk.boolean(held_out, "held_out")
+    missing = [k for k in (key, "cs", "n_run") if not isinstance(res, dict) or k not in res]
+    if missing:
+        raise ValueError(f"res must be a result of online_nstar; it lacks {missing}")
+    ns = np.asarray(res[key], float)
+    if ns.ndim != 2 or ns.shape[0] != len(res["cs"]) or ns.shape[1] < 1:
+        raise ValueError(f"res[{key!r}] must be [c, trial] for {len(res['cs'])} rates; got "
+                         f"shape {ns.shape}")
     r = ns.shape[1]
     half = max(r // 2, 1) if held_out else r
     sel = ns[:, :half]
@@ -289,6 +507,19 @@ def natural_probes(train, test, *, model: str, seeds, steps: int, batch: int = 6
     """
     if model not in ("mlp", "cnn", "resnet18"):
         raise ValueError(f"model must be 'mlp', 'cnn' or 'resnet18'; got {model!r}")
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
+        raise TypeError(f"seeds must be a sequence of integer seeds; got {seeds!r}")
+    seeds = [chk.integer(s, "seeds[]", minimum=0) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    steps = chk.integer(steps, "steps", minimum=1)
+    batch = chk.integer(batch, "batch", minimum=1)
+    lr = chk.real(lr, "lr", minimum=0.0, strict=True)
+    n_checks = chk.integer(n_checks, "n_checks", minimum=1)
+    probe_seed = chk.integer(probe_seed, "probe_seed", minimum=0)
+    width = chk.integer(width, "width", minimum=1)
+    hidden = chk.integer(hidden, "hidden", minimum=1)
+    device = _device(device)
     rng = np.random.default_rng(probe_seed)
     xtr, ytr = np.asarray(train.x, float), np.asarray(train.y)
     xte, yte = np.asarray(test.x, float), np.asarray(test.y)
@@ -378,6 +609,8 @@ def deep_point(*, whitened: bool, seed: int, steps: int, n_train=None, n_test=No
     :func:`freqlearn.presets.device`. ``root``/``md5`` go to the loader (tests)."""
     import dataclasses
 
+    whitened = chk.boolean(whitened, "whitened")
+    seed = chk.integer(seed, "seed", minimum=0)
     train, test = D.load_cifar100(n_train, n_test, seed=data_seed, root=root, md5=md5)
     if whitened:
         amp = np.abs(np.fft.fft2(train.x.astype(float), norm="ortho")).mean(0)
@@ -393,8 +626,15 @@ def deep_point(*, whitened: bool, seed: int, steps: int, n_train=None, n_test=No
 def probe_time(curve, steps, chance: float, frac: float = 0.5) -> np.ndarray:
     """Per seed: the first step at which ``curve`` rises ``frac`` of the way from chance to its
     maximum (log-interpolated between checkpoints). ``curve`` ``[seed, check]``."""
-    curve = np.asarray(curve, float)
-    steps = np.asarray(steps, float)
+    curve = chk.real_array(curve, "curve", ndim=(2,))
+    steps = chk.real_array(steps, "steps", ndim=(1,))
+    if steps.shape[0] != curve.shape[1] or np.any(steps <= 0):
+        raise ValueError(f"steps must be {curve.shape[1]} positive steps (one per column of "
+                         f"curve); got {steps.tolist()}")
+    chance = chk.real(chance, "chance")
+    frac = chk.real(frac, "frac", minimum=0.0, strict=True)
+    if frac > 1:
+        raise ValueError(f"frac must be in (0, 1]; got {frac}")
     out = np.empty(len(curve))
     for i, c in enumerate(curve):
         level = chance + frac * (c.max() - chance)
@@ -415,6 +655,10 @@ def spectrum_classifier(task, n_train: int, n_test: int, rng) -> float:
     """Test accuracy of a logistic regression on per-sample log power spectra of ``task``."""
     from sklearn.linear_model import LogisticRegression
 
+    n_train = chk.integer(n_train, "n_train", minimum=2)
+    n_test = chk.integer(n_test, "n_test", minimum=1)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
     x, y = task.sample(n_train + n_test, rng)
     F = np.log(D.radial_power(x) + 1e-12)
     F = (F - F[:n_train].mean(0)) / (F[:n_train].std(0) + 1e-12)
@@ -433,13 +677,24 @@ class texture_pool:  # noqa: N801  (used like a function returning a sampler)
     """
 
     def __init__(self, size: int, n_pool: int, rng, *, whitened: bool = False):
+        size = chk.integer(size, "size", minimum=2)
+        n_pool = chk.integer(n_pool, "n_pool", minimum=1)
+        self.whitened = chk.boolean(whitened, "whitened")
         self.patches = D.texture_patches(n_pool, size, rng)
         self.mean_amp = np.abs(np.fft.fft2(self.patches, norm="ortho")).mean(0)
-        self.whitened = bool(whitened)
         self.dimension = size * size
         self.size = size
 
+    def fingerprint(self) -> dict:
+        """What determines the samples, as plain data (for checkpoint fingerprints): the
+        size, the pool (its patches, by digest) and whether it is whitened."""
+        return {"size": self.size, "n_pool": len(self.patches), "whitened": self.whitened,
+                "patches": _store.digest(self.patches)}
+
     def sample(self, n, rng):
+        n = chk.integer(n, "n", minimum=1)
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
         idx = rng.integers(0, len(self.patches), n)
         x = self.patches[idx]
         y = rng.choice([-1.0, 1.0], size=n)
