@@ -48,6 +48,32 @@ def test_notebook_conventions(md: Path):
     assert all(not c.get("outputs") for c in code), "no outputs in git"
 
 
+#: the page shows code lines up to this many characters without cutting them (habit 1)
+CODE_WIDTH = 80
+
+
+@pytest.mark.parametrize("md", NOTEBOOKS, ids=IDS)
+def test_code_lines_fit_the_page(md: Path):
+    """Every code line a page shows fits in 80 characters. The Colab install cell is
+    removed from the page (``remove-cell``): its one line holds the repository URL."""
+    nb = jupytext.read(md)
+    long = [(i, ln) for i, c in enumerate(nb.cells) if c.cell_type == "code"
+            and "remove-cell" not in c.metadata.get("tags", [])
+            for ln in c.source.splitlines() if len(ln) > CODE_WIDTH]
+    assert not long, (f"{md.name}: {len(long)} code line(s) over {CODE_WIDTH} characters, "
+                      "cut off on the page: " + "; ".join(f"cell {i}: {ln[:60]}…"
+                                                         for i, ln in long[:5]))
+
+
+def test_the_width_check_sees_a_long_line(tmp_path):
+    md = tmp_path / "nb.md"
+    md.write_text("---\njupytext:\n  text_representation:\n    extension: .md\n"
+                  "    format_name: myst\n---\n\n```{code-cell} ipython3\nx = "
+                  + "1 + " * 30 + "1\n```\n")
+    with pytest.raises(AssertionError, match="1 code line"):
+        test_code_lines_fit_the_page(md)
+
+
 def nb_source(nb) -> str:
     return "\n".join(c.source for c in nb.cells if c.cell_type == "code")
 

@@ -428,3 +428,23 @@ def test_the_package_runs_as_a_module_and_exits_1_on_a_damaged_file(root):
     run = subprocess.run([sys.executable, "-m", "freqlearn.claims"], env=env,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 2 and run.stderr.startswith("usage: python -m freqlearn.claims")
+
+
+def test_the_code_sha_ignores_layout_not_code():
+    """A record stays current when only the layout of its code changes (line breaks,
+    comments, implicit string concatenation, docstrings), not when the code does."""
+    def nb(src):
+        return f"# T\n\n```{{code-cell}} ipython3\n:tags: [x]\n{src}\n```\n"
+
+    base = nb('x = f(1, 2)  # two\ns = f"a {x} b"\ndef g():\n    """Doc."""\n    return 1')
+    layout = nb('# two\nx = f(\n    1,\n    2,\n)\ns = f"a {x} "\'b\'\n'
+                'def g():\n    """Another doc,\n    longer."""\n    return 1')
+    assert cl.code_sha256(base) == cl.code_sha256(layout)
+    tail = '\ndef g():\n    """Doc."""\n    return 1'
+    for changed in (nb('x = f(1, 3)\ns = f"a {x} b"' + tail),
+                    nb('x = f(1, 2)\ns = f"a {x}  b"' + tail),
+                    nb('x = f(1, 2)\ns = f"a {x} b"' + tail.replace("1", "2")),
+                    base.replace(":tags: [x]", ":tags: [y]")):
+        assert cl.code_sha256(changed) != cl.code_sha256(base)
+    magic = nb('%pip install "freqlearn @ git+https://example.org/a"')
+    assert cl.code_sha256(magic) != cl.code_sha256(magic.replace("/a", "/b"))

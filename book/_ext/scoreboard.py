@@ -118,7 +118,7 @@ def _resolve(app, doctree, docname):
             nb = doc[len("book/"):] if doc.startswith("book/") else doc
             src = Path(app.env.doc2path(doc))
             sha[nb] = hashlib.sha256(src.read_bytes()).hexdigest()
-            code_sha[nb] = hashlib.sha256(fc.code_cells(src.read_text()).encode()).hexdigest()
+            code_sha[nb] = fc.code_sha256(src.read_text())
             if nb not in have:
                 logger.warning(f"scoreboard: notebook {doc} wrote no claims to {cdir}; "
                                "run `make clean book` to re-execute it", location=docname)

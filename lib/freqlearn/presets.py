@@ -171,6 +171,34 @@ def _available() -> list[str]:
     return out
 
 
+def check_device(value, name: str = "device") -> torch.device:
+    """``value`` (a ``torch.device`` or its name) as a device this machine has and that holds
+    data: the meta device, absent CUDA devices and MPS where there is none are refused with
+    a ``ValueError`` naming ``name`` and the devices available here."""
+    here = ", ".join(_available())
+    try:
+        d = torch.device(value)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"{name} must be a torch device or its name (cpu, cuda, cuda:N, "
+                         f"mps); got {value!r} (available here: {here})") from None
+    if d.type == "meta":
+        raise ValueError(f"{name} 'meta' holds no data: use a real device (available here: "
+                         f"{here})")
+    if d.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"{name} {str(d)!r}: this torch ({torch.__version__}) sees no "
+                             f"CUDA device (available here: {here})")
+        if d.index is not None and d.index >= torch.cuda.device_count():
+            raise ValueError(f"{name} {str(d)!r}: this machine has "
+                             f"{torch.cuda.device_count()} CUDA device(s)")
+    elif d.type == "mps" and "mps" not in _available():
+        raise ValueError(f"{name} {str(d)!r}: MPS is not available here (available here: "
+                         f"{here})")
+    elif d.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"{name} must be cpu, cuda or mps; got {value!r}")
+    return d
+
+
 def device() -> torch.device:
     """CUDA when a GPU is present, else CPU (override with ``FREQLEARN_DEVICE``).
 

@@ -45,7 +45,8 @@ import numpy as np
 
 __all__ = ["StoreError", "StoreCorrupt", "StoreMismatch", "atomic_write", "write_bytes",
            "write_text", "write_json", "read_json", "save_torch", "load_torch", "save_tree",
-           "load_tree", "digest", "callable_identity", "check_fingerprint", "TREE_FORMAT"]
+           "load_tree", "digest", "value_id", "callable_identity", "check_fingerprint",
+           "TREE_FORMAT"]
 
 TREE_FORMAT = "freqlearn.store tree"
 TREE_VERSION = 1
@@ -367,8 +368,8 @@ def callable_identity(fn) -> dict:
     are, anything else by :func:`digest`)."""
     if isinstance(fn, functools.partial):
         return {"partial": callable_identity(fn.func),
-                "args": [_value_id(a) for a in fn.args],
-                "keywords": {k: _value_id(v) for k, v in sorted(fn.keywords.items())}}
+                "args": [value_id(a) for a in fn.args],
+                "keywords": {k: value_id(v) for k, v in sorted(fn.keywords.items())}}
     if not callable(fn):
         raise TypeError(f"fn must be callable; got {type(fn).__name__}")
     mod = getattr(fn, "__module__", None)
@@ -379,7 +380,9 @@ def callable_identity(fn) -> dict:
     return {"function": f"{mod}.{qual}"}
 
 
-def _value_id(v):
+def value_id(v):
+    """``v`` in a fingerprint: plain data as it is, anything else (arrays, tensors,
+    generators, functions) as ``{"digest": digest(v)}``; ``TypeError`` if neither."""
     try:
         return _plain(v, "argument")
     except TypeError:

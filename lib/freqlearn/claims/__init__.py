@@ -58,6 +58,7 @@ from .paths import (
     baseline_path,
     claims_dir,
     code_cells,
+    code_sha256,
     notebook_code_sha256,
     notebook_sha256,
     repo_root,
@@ -95,7 +96,8 @@ __all__ = ["Claim", "Claims", "Stat", "Null", "Explanation", "ClaimsFailed", "Ba
            "repo_root", "claims_dir", "load_all", "load_meta", "baseline_path",
            "update_baseline", "check_against_baseline", "record_seeds", "record_run",
            "scoreboard_rows", "scoreboard_markdown", "main", "DRIFT_K", "BASELINE_RULE",
-           "code_cells", "notebook_code_sha256", "notebook_sha256", "load_paper_records",
+           "code_cells", "code_sha256", "notebook_code_sha256", "notebook_sha256",
+           "load_paper_records",
            "load_seeds_record", "baseline_mode", "read_baseline", "VERDICTS", "KINDS", "DATA",
            "SCALES", "STATUSES", "BASELINE_MODES", "DRIFT_TOL_FRACTION", "DRIFT_REL_FLOOR",
            "RECONSTRUCTIONS"]

@@ -4,6 +4,7 @@ provenance strings (date, machine, device, versions, commit) written beside the 
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import platform
@@ -99,19 +100,48 @@ def notebook_sha256(notebook: str) -> str | None:
     return hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else None
 
 
+def _normalised_source(src: str) -> str:
+    """A code cell's source as what it runs: ``ast.unparse`` of its syntax tree, so that
+    comments, line breaks, quotes and the docstrings of functions and classes do not
+    count; a cell that is not plain Python (an IPython magic) is taken as written."""
+    try:
+        tree = ast.parse(src)
+    except SyntaxError:
+        return src
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
+                and node.body and isinstance(node.body[0], ast.Expr) \
+                and isinstance(node.body[0].value, ast.Constant) \
+                and isinstance(node.body[0].value.value, str):
+            node.body[0].value.value = ""
+    return ast.unparse(tree)
+
+
 def code_cells(text: str) -> str:
     """The code cells of a MyST notebook's text (options and source), joined: what a run
-    executes. Prose can change without changing it."""
-    out, inside = [], False
+    executes. Prose can change without changing it, and so can the layout of the code
+    (comments, line breaks, quotes, docstrings): each cell's source is taken through
+    :func:`_normalised_source`."""
+    out: list[str] = []
+    cell: list[str] | None = None
     for line in text.splitlines():
-        if not inside and line.startswith("```{code-cell}"):
-            inside = True
-        elif inside and line.startswith("```"):
-            inside = False
-            out.append("")
-        if inside:
+        if cell is None and line.startswith("```{code-cell}"):
             out.append(line)
+            cell = []
+        elif cell is not None and line.startswith("```"):
+            n = 0
+            while n < len(cell) and cell[n].startswith(":"):
+                n += 1
+            out += cell[:n] + [_normalised_source("\n".join(cell[n:])), ""]
+            cell = None
+        elif cell is not None:
+            cell.append(line)
     return "\n".join(out)
+
+
+def code_sha256(text: str) -> str:
+    """sha256 of :func:`code_cells` of a notebook's text."""
+    return hashlib.sha256(code_cells(text).encode()).hexdigest()
 
 
 def notebook_code_sha256(notebook: str) -> str | None:
@@ -124,7 +154,7 @@ def notebook_code_sha256(notebook: str) -> str | None:
     p = root / "book" / f"{notebook}.md"
     if not p.is_file():
         return None
-    return hashlib.sha256(code_cells(p.read_text()).encode()).hexdigest()
+    return code_sha256(p.read_text())
 
 
 # ------------------------------------------------------------------------ provenance

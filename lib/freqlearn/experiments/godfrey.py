@@ -798,14 +798,7 @@ def train_paper(model, train_set, val_set, *, lr: float, batch: int, weight_deca
     seed = chk.integer(seed, "seed", minimum=0)
     augment = chk.boolean(augment, "augment")
     amp = chk.boolean(amp, "amp")
-    try:
-        device = presets.device() if device is None else torch.device(device)
-    except (RuntimeError, TypeError) as e:
-        raise ValueError(f"device must name a torch device (cpu, cuda, cuda:1); got "
-                         f"{device!r} ({e})") from None
-    if device.type == "meta":
-        raise ValueError("device is meta (FREQLEARN_DEVICE=meta?), which holds no data and "
-                         "cannot train; use cpu or cuda")
+    device = presets.check_device(presets.device() if device is None else device, "device")
     if workdir is not None and not isinstance(workdir, (str, Path)):
         raise TypeError(f"workdir must be a folder path or None; got {type(workdir).__name__}")
     ck = None if workdir is None else Path(workdir) / "train_paper.pt"

@@ -48,30 +48,8 @@ def _check_points(batch, budget, n=80):
 
 # -- argument checks ---------------------------------------------------------------------------
 def _device(device) -> torch.device:
-    """``device`` as a ``torch.device`` this machine has; the meta device (no data) and
-    devices that are absent are refused, naming ``device``."""
-    try:
-        d = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        raise ValueError(f"device must be a torch device or its name (cpu, cuda, cuda:N, "
-                         f"mps); got {device!r}") from None
-    if d.type == "meta":
-        raise ValueError("device 'meta' holds no data: the nets must train on a real device "
-                         "(cpu, cuda)")
-    if d.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"device {str(d)!r}: this torch ({torch.__version__}) sees no "
-                             "CUDA device; use device='cpu'")
-        if d.index is not None and d.index >= torch.cuda.device_count():
-            raise ValueError(f"device {str(d)!r}: this machine has "
-                             f"{torch.cuda.device_count()} CUDA device(s)")
-    elif d.type == "mps":
-        if not torch.backends.mps.is_available():
-            raise ValueError(f"device {str(d)!r}: MPS is not available here; use "
-                             "device='cpu'")
-    elif d.type != "cpu":
-        raise ValueError(f"device must be cpu, cuda or mps; got {device!r}")
-    return d
+    """``device`` as a device this machine has (:func:`freqlearn.presets.check_device`)."""
+    return _presets.check_device(device, "device")
 
 
 def _rates(cs) -> np.ndarray:
@@ -100,16 +78,10 @@ def _plain_json(v, where: str):
 
 
 def _value_id(v):
-    """A captured or attribute value in a fingerprint: plain scalars as they are, anything
-    else by :func:`freqlearn.store.digest` (None when it cannot be digested)."""
-    if v is None or isinstance(v, (bool, str)):
-        return v
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return _fp_real(float(v))
+    """A captured or attribute value in a fingerprint (:func:`freqlearn.store.value_id`);
+    None when it cannot be digested."""
     try:
-        return {"digest": _store.digest(v)}
+        return _store.value_id(v)
     except TypeError:
         return None
 
