@@ -30,7 +30,7 @@ export MKL_NUM_THREADS := 1
 export FREQLEARN_PROGRESS := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: venv test unit book baseline portability seeds record-paper lock variant-env ipynb \
+.PHONY: results venv test unit book baseline portability seeds record-paper lock variant-env ipynb \
 	check-html lint clean help bench
 
 help:
@@ -75,6 +75,8 @@ VARIANT_generic := ATEN_CPU_CAPABILITY=default OPENBLAS_CORETYPE=Sandybridge ONE
 SEEDS           ?= 11 22 33
 NB              ?=
 NBPATHS         := $(if $(NB),$(addprefix book/,$(addsuffix .md,$(NB))),book)
+# With NB=..., `make baseline` and `make seeds` replace only those notebooks' entries.
+MERGE           := $(if $(NB),--merge,)
 # The claims command line (python -m freqlearn.claims, without runpy's double-import warning)
 CLAIMS           = $(BIN)/python -c "import sys; from freqlearn.claims import main; \
 	raise SystemExit(main(sys.argv[1:]))"
@@ -92,7 +94,7 @@ baseline: $(STAMP)
 	    FREQLEARN_BASELINE=off FREQLEARN_CLAIMS_DIR=$(CURDIR)/_build/variants/$$v \
 	    $(RUN_NOTEBOOKS) || exit 1; \
 	done
-	$(CLAIMS) baseline $(foreach v,$(VARIANTS),$(v)=_build/variants/$(v))
+	$(CLAIMS) baseline $(MERGE) $(foreach v,$(VARIANTS),$(v)=_build/variants/$(v))
 
 variant-env:
 	@echo $(VARIANT_$(V))
@@ -122,7 +124,7 @@ seeds: $(STAMP)
 	  BOOK_PRESET=quick BOOK_SEED=$$seed FREQLEARN_BASELINE=off \
 	    FREQLEARN_CLAIMS_DIR=$(CURDIR)/_build/seeds/$$s $(RUN_NOTEBOOKS) || true; \
 	done
-	$(CLAIMS) seeds $(foreach s,default $(SEEDS),$(s)=_build/seeds/$(s))
+	$(CLAIMS) seeds $(MERGE) $(foreach s,default $(SEEDS),$(s)=_build/seeds/$(s))
 
 # Run notebooks at the paper preset (NB=pinson2023/cosines ... or all) and record their
 # claims with provenance (commit, date, machine, device, wall time) under records/paper/.
@@ -140,6 +142,11 @@ record-paper: $(STAMP)
 	  $(RUN_NOTEBOOKS) --nbval-cell-timeout=$(PAPER_CELL_TIMEOUT) || true
 	$(CLAIMS) record _build/paper-claims
 
+# Write README.md's results-at-a-glance table from the committed records (the regression
+# baseline, the seeds record, records/paper); `make test` fails when it is out of date.
+results: $(STAMP)
+	$(CLAIMS) results
+
 # Regenerate the lock: resolve pyproject.toml's ranges in a fresh venv and freeze them.
 lock:
 	rm -rf _build/lockenv && $(PYTHON) -m venv _build/lockenv
@@ -156,18 +163,25 @@ _build/_extra/_static/mathjax/tex-chtml.js:
 	cd _build/npm && npm pack -q $(MATHJAX) >/dev/null && tar -xzf mathjax-*.tgz
 	rm -rf _build/_extra/_static/mathjax && cp -r _build/npm/package/es5 _build/_extra/_static/mathjax
 
-PRESET := $(or $(BOOK_PRESET),quick)
-
-# The execution cache keys on notebook content, not on BOOK_PRESET: a change of preset
-# clears it (and the claims), so a page never shows the other preset's results.
+# The execution cache keys on the notebooks' code cells only. `booktools execute` records
+# what else the pages depend on (BOOK_PRESET, BOOK_SEED, FREQLEARN_DEVICE, FREQLEARN_BASELINE,
+# and hashes of lib/freqlearn, constraints.txt, records/ and tests/baselines) in
+# _build/.book-key.json; when one changed it says which and clears the cache, the claims and
+# the built pages, so no page shows another preset's, seed's or code's results.
 book: $(STAMP) _build/_extra/_static/mathjax/tex-chtml.js
-	@if [ -f _build/.preset ] && [ "$$(cat _build/.preset)" != "$(PRESET)" ]; then \
-	  echo "preset changed to $(PRESET): clearing the execution cache and claims"; \
-	  rm -rf _build/.jupyter_cache _build/jupyter_execute _build/claims _build/benchmarks _build/html; \
-	fi; echo "$(PRESET)" > _build/.preset
 	$(BIN)/python -m freqlearn.booktools execute -j $(JOBS)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "Book built: _build/html/index.html"
+
+# The site to publish: the book built from a clean execution cache (every notebook runs
+# here, now). The publish workflow (.github/workflows/publish.yml) runs this on a version
+# tag; .nojekyll keeps _static/ served where the folder is published from a branch instead.
+.PHONY: pages
+pages:
+	rm -rf _build
+	$(MAKE) book
+	touch _build/html/.nojekyll
+	@echo "Site ready to publish: _build/html"
 
 # Regenerate the .ipynb twins (no outputs) that the Colab buttons open.
 ipynb: $(STAMP)

@@ -5,19 +5,9 @@ from __future__ import annotations
 import pytest
 
 from freqlearn import booktools
+from mystnb_header import MYST_HEADER
 
-NB = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-    format_version: 0.13
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+NB = MYST_HEADER + """
 # A tiny notebook
 
 ```{{code-cell}} ipython3

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import jupytext
 import pytest
 import yaml
 
+import freqlearn
 from freqlearn import booktools
+from mystnb_header import MYST_HEADER
 
 OLD = "https://github.com/freqlearn/freqlearn-book"
 NEW = "https://github.com/someone/fork"
@@ -24,18 +27,7 @@ html:
   use_repository_button: true
 """
 
-NB = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-    format_version: 0.13
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+NB = MYST_HEADER + """
 # {title}
 
 ```{{code-cell}} ipython3
@@ -133,3 +125,40 @@ def test_sync_ipynb_rewrites_a_corrupt_twin(tmp_path):
     tw.write_text("{ not json")
     assert booktools.sync_ipynb(root) == [tw]
     assert '"cells"' in tw.read_text() and booktools.sync_ipynb(root) == []
+
+
+# ---- issue 23: the setup cell at the book's release tag --------------------------------------
+def test_set_repo_writes_the_setup_cell_at_the_tag(tmp_path):
+    root = _book(tmp_path)
+    assert booktools.install_tag(root / "book" / "a.md") is None      # the old, unpinned cell
+    written = booktools.set_repo(NEW, root=root, tag="v0.1.0")
+    assert len(written) == 1 + 3 + 3
+    for md in booktools.notebooks(root):
+        first = next(c for c in jupytext.read(md).cells if c.cell_type == "code")
+        assert first.source == booktools.install_cell(NEW, "v0.1.0")
+        assert first.metadata["tags"] == ["remove-cell"]
+        assert (booktools.install_url(md), booktools.install_tag(md)) == (NEW, "v0.1.0")
+        assert md.read_text().endswith("```{code-cell} ipython3\nprint('" + md.stem
+                                       + "')\n```\n")        # the rest of the file as it was
+    # the default tag is the package's version (this scratch book has no pyproject.toml)
+    booktools.set_repo(NEW, root=root)
+    assert booktools.install_tag(root / "book" / "z.md") == f"v{freqlearn.__version__}"
+
+
+@pytest.mark.parametrize("tag", ["", "v 1", "v1@x", 'v1"'])
+def test_set_repo_refuses_a_bad_tag_without_writing(tmp_path, tag):
+    root = _book(tmp_path)
+    before = _snapshot(root)
+    with pytest.raises(ValueError, match="tag must be"):
+        booktools.set_repo(NEW, root=root, tag=tag)
+    assert _snapshot(root) == before
+
+
+def test_set_repo_keeps_crlf_line_endings(tmp_path):
+    root = _book(tmp_path)
+    md = root / "book" / "a.md"
+    md.write_bytes(md.read_bytes().replace(b"\n", b"\r\n"))
+    booktools.set_repo(NEW, root=root, tag="v0.1.0")
+    data = md.read_bytes()
+    assert b"\r\n" in data and b"\n" not in data.replace(b"\r\n", b"")
+    assert booktools.install_tag(md) == "v0.1.0"

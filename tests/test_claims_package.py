@@ -157,6 +157,48 @@ def test_explanation_is_validated_like_the_null():
     assert not c.rows  # nothing refused was recorded
 
 
+@pytest.mark.parametrize("method,kw,m,better", CHECKS, ids=IDS)
+@pytest.mark.parametrize("passes", [True, False])
+def test_a_censored_comparison_is_inconclusive_whatever_its_check_gives(method, kw, m,
+                                                                         better, passes):
+    """A time or mode never reached is never "later": the row is INCONCLUSIVE, both when
+    its own check would pass and when it would fail, declared or not; non-finite stays
+    FAIL."""
+    c = Claims("t/cens", preset="quick")
+    if not passes:  # move the measurement out of its own check
+        kw = dict(kw, value=False) if method == "holds" else kw
+        m = {"close": 5.0, "at_least": 0.1, "at_most": 0.9, "between": 2.0}.get(method, m)
+    assert getattr(c, method)("T", "uncensored", measured=m, **kw).verdict == (
+        "PASS" if passes else "FAIL")
+    r = getattr(c, method)("T", "a1 after a0", measured=m, **kw,
+                           censored="a1 never reached s/2 within 600 steps")
+    assert r.verdict == "INCONCLUSIVE"
+    assert r.reason.startswith("censored: a1 never reached s/2 within 600 steps; ")
+    assert r.censored == "a1 never reached s/2 within 600 steps"
+    c.known_discrepancy("T", "declared", "a known gap")
+    r = getattr(c, method)("T", "declared", measured=m, **kw, censored="t_half censored")
+    assert r.verdict == "INCONCLUSIVE" and "declared a known discrepancy: a known gap" in (
+        r.reason)
+    if method != "holds":
+        bad = getattr(c, method)("T", "nan", measured=math.nan, **kw, censored="x")
+        assert bad.verdict == "FAIL"
+    for wrong in ("", "  ", True, 3):
+        with pytest.raises(ValueError, match="censored must be None or a non-empty"):
+            getattr(c, method)("T", f"bad {wrong!r}", measured=m, **kw, censored=wrong)
+
+
+def test_a_censored_row_round_trips_and_an_uncensored_one_reads_as_before(root):
+    c = Claims("chap/cens", preset="quick")
+    c.holds("P7", "a1 after a0", value=True, censored="a1 never reached")
+    c.holds("P7", "a0 reached", value=True)
+    c.report()
+    written = json.loads((root / "_build/claims/chap/cens.json").read_text())["claims"]
+    assert written == c.to_json() == cl.load_all()
+    assert written[0]["censored"] == "a1 never reached"
+    assert written[0]["verdict"] == "INCONCLUSIVE"
+    assert "censored" not in written[1]
+
+
 def test_report_does_not_raise_on_inconclusive_and_the_row_round_trips(root, capsys):
     c = Claims("chap/nb", preset="quick")
     c.at_least("E1", "accuracy", measured=0.9, expected=0.8, explanation=expl(0.9))
@@ -181,7 +223,8 @@ def test_the_scoreboard_counts_inconclusive_and_shows_the_explanation():
     c.holds("P1", "fails", value=False)
     sb = cl.scoreboard_rows(c.to_json(), catalog={"P1": "one"})
     assert ("3 claims from 1 notebooks at preset quick: 1 PASS, 1 INCONCLUSIVE (a trivial "
-            "explanation gives the same value at this scale), 0 DIFFERS (declared known "
+            "explanation gives the same value at this scale, or a compared time was never "
+            "reached), 0 DIFFERS (declared known "
             "discrepancies), 1 FAIL.") in sb["summary"]
     beaten, same, fails = sb["tested"]
     assert [len(r) for r in sb["tested"]] == [10, 10, 10]
@@ -448,3 +491,67 @@ def test_the_code_sha_ignores_layout_not_code():
         assert cl.code_sha256(changed) != cl.code_sha256(base)
     magic = nb('%pip install "freqlearn @ git+https://example.org/a"')
     assert cl.code_sha256(magic) != cl.code_sha256(magic.replace("/a", "/b"))
+
+
+def test_the_code_sha_leaves_out_the_colab_setup_cell_only():
+    """Pointing the book at its repository or release (``set-repo``) rewrites the hidden
+    Colab setup cell of every notebook: no record goes stale for it. Another hidden cell,
+    or a setup cell's twin that is not hidden, still counts."""
+    from freqlearn import booktools
+
+    body = "```{code-cell} ipython3\nx = 1\n```\n"
+    def nb(setup, tags=":tags: [remove-cell]"):
+        return f"# T\n\n```{{code-cell}} ipython3\n{tags}\n\n{setup}\n```\n\n{body}"
+
+    old = nb('import sys\n\nif "google.colab" in sys.modules:\n'
+             '    %pip install -q "freqlearn @ git+https://github.com/a/b"')
+    new = nb(booktools.install_cell("https://github.com/c/d", "v0.1.0"))
+    bare = "# T\n\n" + body
+    assert cl.code_sha256(old) == cl.code_sha256(new) == cl.code_sha256(bare)
+    hidden = nb("y = 2")  # a hidden cell that computes is code
+    assert cl.code_sha256(hidden) != cl.code_sha256(bare)
+    shown = nb(booktools.install_cell("https://github.com/c/d", "v0.1.0"), tags="")
+    assert cl.code_sha256(shown) != cl.code_sha256(bare)
+
+
+# ------------------------------------------------------- one notebook at a time (NB=...)
+def test_baseline_merge_replaces_only_the_notebooks_it_holds(root):
+    both = root / "v" / "both"
+    for nb in ("chap/a", "chap/b"):
+        _claims_dir(root, "both", {"x": (1.0, 2.0)}, nb=nb)
+    out = root / "base.json"
+    cl.update_baseline({"default": both, "avx2": both}, path=out)
+    new_a = _claims_dir(root, "a", {"x": (1.5, 2.0), "y": (0.5, 1.0)}, nb="chap/a")
+    cl.update_baseline({"default": new_a, "avx2": new_a}, path=out, merge=True)
+    base = store.read_json(out)
+    assert sorted(k for k in base if not k.startswith("_")) == ["chap/a", "chap/b"]
+    assert base["chap/a"]["B|x"]["value"] == 1.5 and "B|y" in base["chap/a"]
+    assert base["chap/b"]["B|x"]["value"] == 1.0  # kept
+    with pytest.raises(ValueError, match="recorded under the variants"):
+        cl.update_baseline({"default": new_a}, path=out, merge=True)
+    cl.update_baseline({"default": new_a, "avx2": new_a}, path=out)  # no merge: only a
+    assert sorted(k for k in store.read_json(out) if not k.startswith("_")) == ["chap/a"]
+
+
+def test_seeds_merge_keeps_the_other_notebooks_with_their_provenance(root, monkeypatch):
+    for s in ("s0", "s1"):
+        for nb in ("chap/a", "chap/b"):
+            _claims_dir(root, s, {"x": (1.0, 2.0)}, nb=nb)
+    out = root / "seeds.json"
+    cl.record_seeds({"default": root / "v/s0", "11": root / "v/s1"}, out)
+    old = store.read_json(out)["_provenance"]
+    for s, v in (("n0", 1.5), ("n1", 3.0)):
+        _claims_dir(root, s, {"x": (v, 2.0)}, nb="chap/a")
+    dis = cl.record_seeds({"default": root / "v/n0", "11": root / "v/n1"}, out, merge=True)
+    assert len(dis) == 1 and "chap/a" in dis[0]
+    rec = store.read_json(out)
+    assert rec["chap/a"]["B|x"]["verdicts"] == {"default": "PASS", "11": "FAIL"}
+    assert rec["chap/b"]["B|x"]["agree"] == 2  # kept as it was
+    prov = rec["_provenance"]
+    assert set(prov["notebook_sha256"]) == set(prov["recorded"]) == {"chap/a", "chap/b"}
+    assert prov["recorded"]["chap/b"] == old["recorded"]["chap/b"]
+    with pytest.raises(ValueError, match="recorded at the seeds"):
+        cl.record_seeds({"default": root / "v/n0"}, out, merge=True)
+    args = ["--merge", f"default={root / 'v/n0'}", f"11={root / 'v/n1'}"]
+    assert cl.main(["seeds", *args]) == 1  # differs across seeds, still written
+    assert cl.main(["check", "--merge", str(root)]) == 2  # --merge only for the two

@@ -95,3 +95,22 @@ def test_band_and_theory_draw_mean_and_dashed():
     fig = plots.imshow_grid(np.zeros((5, 4, 4)), ncols=3)
     assert len(fig.axes) == 6
     plt.close(fig)
+
+
+def test_glue_without_myst_nb_shows_name_and_value_in_a_notebook(monkeypatch):
+    """On Colab (no myst-nb) the twin's prose points at the cell: the value shows there."""
+    import IPython.display
+
+    from freqlearn import notebook as nbk
+
+    shown = []
+    monkeypatch.setattr(nbk, "_myst_glue", lambda: None)
+    monkeypatch.setattr(IPython.display, "display", lambda x: shown.append(x))
+    monkeypatch.setattr(nbk, "_in_ipython", lambda: False)
+    assert nbk.glue("p3-ratio", 1.41421, fmt=".3f") == 1.41421
+    assert shown == []  # a plain script prints nothing
+    monkeypatch.setattr(nbk, "_in_ipython", lambda: True)
+    nbk.glue("p3-ratio", 1.41421, fmt=".3f")
+    assert shown[-1].data == "`p3-ratio` = 1.414"
+    nbk.glue("p3-text", "a b", display=True)
+    assert repr(shown[-1]) == "a b"

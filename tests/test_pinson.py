@@ -162,9 +162,13 @@ def test_half_time_censoring_and_later_fraction():
     late = np.array([[0, 0, 0, 1, 2], [0, 0, 0, 0, 0.5]], float)   # t=3; never (censored)
     h, c = th.half_time_censored(t, late, 2.0)
     assert h.tolist() == [3.0, 4.0] and c.tolist() == [False, True]
-    assert th.later_fraction(t, late, early, 2.0) == 1.0
-    assert th.later_fraction(t, early, late, 2.0) == 0.0     # a censored "early" is undecidable
-    assert np.isfinite(th.later_fraction(t, late, late, 2.0))
+    r = th.later_fraction(t, late, early, 2.0)   # a censored "late" is never later
+    assert (r.fraction, r.upper, r.pairs, r.decidable) == (0.5, 1.0, 4, 2)
+    assert (r.censored_late, r.censored_early, r.budget) == (1, 0, 4.0)
+    assert r.decided == 1.0 and r.involves_censoring
+    r = th.later_fraction(t, early, late, 2.0)   # a censored "early" is undecidable too
+    assert (r.fraction, r.upper) == (0.0, 0.5)
+    assert np.isfinite(th.later_fraction(t, late, late, 2.0).fraction)
 
 
 def test_overfit_rise():

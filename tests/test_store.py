@@ -545,3 +545,20 @@ def test_points_with_numpy_values_are_keyed_and_saved(tmp_path):
     saved = store.read_json(tmp_path / SW.point_key(square, pts[1]) / "point.json")
     assert saved["point"] == {"x": 3.0} and saved["function"]["function"].endswith(".square")
     assert SW.sweep(square, pts, tmp_path, executor="serial")[0]["y"] == 4   # found again
+
+
+def test_write_figure_is_atomic_and_takes_the_format_of_its_suffix(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    svg, png = tmp_path / "f.svg", tmp_path / "sub" / "f.png"
+    store.write_figure(svg, fig)
+    store.write_figure(png, fig, dpi=50)
+    plt.close(fig)
+    assert svg.read_text().lstrip().startswith("<?xml")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["f.png", "f.svg", "sub"]

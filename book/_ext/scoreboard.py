@@ -44,6 +44,20 @@ class scoreboard_placeholder(nodes.General, nodes.Element):
     pass
 
 
+class results_placeholder(nodes.General, nodes.Element):
+    pass
+
+
+class ResultsDirective(SphinxDirective):
+    """``{results}``: the results at a glance, one row per chapter
+    (:mod:`freqlearn.claims.glance`), from this build's claims and the committed records."""
+
+    has_content = False
+
+    def run(self):
+        return [results_placeholder("")]
+
+
 class ScoreboardDirective(SphinxDirective):
     has_content = False
 
@@ -103,10 +117,107 @@ def _claims_dir(app) -> Path:
     return Path(env).expanduser() if env else Path(app.outdir).parent / "claims"
 
 
+DOWNLOAD_HEAD = ["table", "ID", "claim", "data", "measured", "expected / tolerance", "null",
+                 "quick verdict", "paper verdict", "explanation", "notebook"]
+
+
+def _downloads(app, docname, rows, sb, fc, preset):
+    """Write the scoreboard as CSV and JSON and each notebook's claims JSON beside the page,
+    and return the paragraph that links them, with the build's provenance (commit, date,
+    preset, seeds)."""
+    import csv
+    import io
+
+    from freqlearn import store
+    from freqlearn.claims import paths
+
+    if app.builder.format != "html":
+        return []
+    here = (Path(app.outdir) / app.builder.get_target_uri(docname)).parent
+    table = [[key] + [str(c) for c in cells]
+             for key in ("reproduced", "tested", "identity") for cells in sb[key]]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(DOWNLOAD_HEAD)
+    w.writerows(table)
+    store.write_text(here / "scoreboard.csv", buf.getvalue())
+    seeds = sorted({str(r.get("seed")) for r in rows})
+    prov = {"commit": paths._commit(), "date": paths._utc_now(), "preset": preset,
+            "seeds": seeds}
+    store.write_json(here / "scoreboard.json", {
+        "provenance": prov, "summary": sb["summary"], "coverage": sb["coverage"],
+        "columns": DOWNLOAD_HEAD, "rows": table})
+    nbs = sorted({r["notebook"] for r in rows})
+    for nb in nbs:
+        store.write_json(here / "claims" / f"{nb}.json",
+                         [r for r in rows if r["notebook"] == nb])
+    para = nodes.paragraph()
+    para += nodes.Text(f"Built from commit {prov['commit'][:12]} on {prov['date']}, preset "
+                       f"{preset}, seed {', '.join(seeds)}. Download: ")
+    para += nodes.reference("", "scoreboard.csv", refuri="scoreboard.csv")
+    para += nodes.Text(", ")
+    para += nodes.reference("", "scoreboard.json", refuri="scoreboard.json")
+    para += nodes.Text("; each notebook's claims: ")
+    for i, nb in enumerate(nbs):
+        if i:
+            para += nodes.Text(", ")
+        para += nodes.reference("", nb, refuri=f"claims/{nb}.json")
+    para += nodes.Text(".")
+    return [para]
+
+
+def _map_figure(app, docname, rows, fc, root, catalog, preset):
+    """The whole scoreboard as one picture (catalog IDs × quick, seeds, paper), written
+    beside the page; a raw HTML figure with its caption (HTML builders only)."""
+    from freqlearn.claims import scoreboard as fsb
+
+    if app.builder.format != "html":
+        return []
+    seeds = fc.load_seeds_record(root / "records" / "seeds" / "quick.json")
+    data = fsb.scoreboard_map_data(rows, seeds=seeds, catalog=catalog,
+                                   paper=fc.load_paper_records(root / "records" / "paper"))
+    page = Path(app.outdir) / app.builder.get_target_uri(docname)
+    svg = page.parent / "scoreboard-map.svg"
+    fsb.scoreboard_map(data, svg)
+    nseeds = len(seeds.get("_provenance", {}).get("seeds", []))
+    cap = (f"The whole scoreboard: each catalog ID (its number of claims in brackets) and "
+           f"the share of its claims by outcome in this build (preset {preset}), agreeing "
+           f"at all {nseeds} seeds of records/seeds/quick.json, and in the recorded "
+           "paper-scale runs (records/paper); grey: not run or not recorded.")
+    html = (f'<figure class="scoreboard-map"><img src="scoreboard-map.svg" '
+            f'alt="scoreboard map" style="max-width:100%"><figcaption>{cap}</figcaption>'
+            "</figure>")
+    return [nodes.raw("", html, format="html")]
+
+
+def _resolve_results(app, doctree, docname):
+    from freqlearn import claims as fc
+    from freqlearn.claims import glance
+
+    for node in doctree.findall(results_placeholder):
+        root = Path(app.srcdir)
+        want = os.environ.get("BOOK_PRESET", "quick") or "quick"
+        rows = [r for r in fc.load_all(_claims_dir(app)) if r["preset"] == want]
+        res = glance.results_rows(
+            rows, fc.load_paper_records(root / "records" / "paper"),
+            fc.load_seeds_record(root / "records" / "seeds" / "quick.json"), root)
+        head = list(glance.HEAD)
+        head[2] = f"{want} verdicts (this build)"
+        table = _table(head, [["", r["scale"], r["quick"], r["seeds"], r["paper"],
+                               r["finding"]] for r in res], [12, 12, 16, 10, 16, 34])
+        body = next(iter(table.findall(nodes.tbody)))
+        for row, r in zip(body.children, res, strict=True):
+            uri = app.builder.get_relative_uri(docname, f"book/{r['dir']}/index")
+            para = row.children[0].children[0]
+            para += nodes.reference("", r["title"], refuri=uri, internal=True)
+        node.replace_self([table])
+
+
 def _resolve(app, doctree, docname):
     from freqlearn import claims as fc
     from freqlearn import store
 
+    _resolve_results(app, doctree, docname)
     for node in doctree.findall(scoreboard_placeholder):
         root = Path(app.srcdir)
         outdir = Path(app.outdir).parent  # _build
@@ -133,6 +244,8 @@ def _resolve(app, doctree, docname):
             paper=fc.load_paper_records(root / "records" / "paper"), catalog=catalog, sha=sha,
             code_sha=code_sha)
         new = [nodes.paragraph(text=sb["summary"])]
+        new += _downloads(app, docname, rows, sb, fc, want)
+        new += _map_figure(app, docname, rows, fc, root, catalog, want)
         new += [nodes.rubric(text="Coverage of the catalog"),
                 _table(["ID", "result", "checks", "quick verdicts", "paper verdicts",
                         "status"], sb["coverage"], [5, 40, 5, 14, 14, 18])]
@@ -173,12 +286,14 @@ def _resolve(app, doctree, docname):
 
 
 def _always_outdated(app, env, added, changed, removed):
-    return [d for d in env.found_docs if d.endswith("scoreboard")]
+    return [d for d in env.found_docs if d.endswith("scoreboard") or d.endswith("intro")]
 
 
 def setup(app):
     app.add_node(scoreboard_placeholder)
     app.add_directive("scoreboard", ScoreboardDirective)
+    app.add_node(results_placeholder)
+    app.add_directive("results", ResultsDirective)
     app.connect("doctree-resolved", _resolve)
     app.connect("env-get-outdated", _always_outdated)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

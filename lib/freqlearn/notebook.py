@@ -71,6 +71,10 @@ def glue(name: str, value, *, display: bool = False, fmt: str | None = None):
 
     ``fmt`` (e.g. ``".3g"``) formats numbers into a string before gluing, so the prose
     shows the same digits as the claims table. Strings are glued without quotes.
+
+    Without myst-nb (a Colab twin, whose prose says "⟨name, code cell k⟩" where the book
+    shows the number), the value is shown as a one-line ``name = value`` under the cell,
+    so the reader finds it there.
     """
     shown = format(value, fmt) if fmt is not None else value
     if isinstance(shown, str):
@@ -78,11 +82,20 @@ def glue(name: str, value, *, display: bool = False, fmt: str | None = None):
     g = _myst_glue()
     if g is not None:
         g(name, shown, display=display)
-    elif display:
+    elif _in_ipython():
+        from IPython.display import Markdown
         from IPython.display import display as _display
 
-        _display(shown)
+        _display(shown if display else Markdown(f"`{name}` = {shown}"))
     return value
+
+
+def _in_ipython() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return get_ipython() is not None
 
 
 def figure(fig, name: str, caption: str) -> None:

@@ -83,8 +83,15 @@ def radial(smap) -> tuple[np.ndarray, np.ndarray]:
     return fourier.radial_profile(a, bins="exact")
 
 
-def moments(r, g) -> tuple[float, float]:
-    """First and second moments of Eq. 5.1, ``∫r^k g dr / ∫g dr`` (trapezoid, raw curve)."""
+def moments(r, g, convention: str = "trapezoid") -> tuple[float, float]:
+    """First and second moments of Eq. 5.1, ``∫r^k g dr / ∫g dr`` (trapezoid, raw curve);
+    ``convention="sum"``: the authors' unreleased helper, a discrete sum over the distinct
+    radii, ``Σ r^k g / Σ g`` (larger in value: the radii crowd at large ``r``)."""
+    if convention == "sum":
+        r, g = np.asarray(r, dtype=float), np.asarray(g, dtype=float)
+        return (float((r * g).sum() / g.sum()), float((r ** 2 * g).sum() / g.sum()))
+    if convention != "trapezoid":
+        raise ValueError(f"convention must be 'trapezoid' or 'sum'; got {convention!r}")
     return (float(fourier.radial_moment(r, g, 1)), float(fourier.radial_moment(r, g, 2)))
 
 

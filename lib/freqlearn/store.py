@@ -44,9 +44,9 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["StoreError", "StoreCorrupt", "StoreMismatch", "atomic_write", "write_bytes",
-           "write_text", "write_json", "read_json", "save_torch", "load_torch", "save_tree",
-           "load_tree", "digest", "value_id", "callable_identity", "check_fingerprint",
-           "TREE_FORMAT"]
+           "write_text", "write_figure", "write_json", "read_json", "save_torch",
+           "load_torch", "save_tree", "load_tree", "digest", "value_id",
+           "callable_identity", "check_fingerprint", "TREE_FORMAT"]
 
 TREE_FORMAT = "freqlearn.store tree"
 TREE_VERSION = 1
@@ -131,6 +131,14 @@ def write_bytes(path, data: bytes) -> Path:
 def write_text(path, text: str) -> Path:
     """:func:`atomic_write` of ``text`` (UTF-8)."""
     return write_bytes(path, text.encode("utf-8"))
+
+
+def write_figure(path, fig, **savefig_kw) -> Path:
+    """:func:`atomic_write` of a matplotlib figure, in the format of ``path``'s suffix
+    (``.svg``, ``.png``, …): rendered in memory first, so a reader never sees half a file."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format=Path(path).suffix.lstrip(".") or "png", **savefig_kw)
+    return write_bytes(path, buf.getvalue())
 
 
 def write_json(path, obj, *, sort_keys: bool = False, indent: int | None = 1) -> Path:

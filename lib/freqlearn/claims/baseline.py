@@ -160,9 +160,14 @@ def check_against_baseline(rows: list[dict], baseline: dict | None = None) -> li
     return [t for _, t in _baseline_problems(rows, baseline)]
 
 
-def update_baseline(dirs=None, path=None) -> Path:
+def update_baseline(dirs=None, path=None, merge: bool = False) -> Path:
     """Record the quick-preset claims of ``dirs`` (variant name → claims dir; the first is
     the default variant) as the baseline, with each claim's spread and drift band.
+
+    ``merge`` (``make baseline NB=...``): replace only the notebooks that ``dirs`` hold and
+    keep every other notebook's entry of the existing file; the variants must be the same
+    as the file's (else ``ValueError``). Without it the file holds exactly ``dirs``'
+    notebooks.
 
     Raises ``ValueError`` listing every claim whose verdict, presence, or boolean/string
     value differs between variants, or whose numeric value is not finite (such a claim is
@@ -216,5 +221,12 @@ def update_baseline(dirs=None, path=None) -> Path:
     path = Path(path) if path else baseline_path()
     if path is None:
         raise RuntimeError("not inside the book's checkout (no _toc.yml found)")
+    if merge and path.exists():
+        old = read_baseline(path)
+        if old.get("_variants") != names:
+            raise ValueError(f"cannot merge into {path}: it was recorded under the variants "
+                             f"{old.get('_variants')}, this run under {names}; record every "
+                             "notebook (make baseline without NB=)")
+        out = {**{k: v for k, v in old.items() if not k.startswith("_")}, **out}
     store.write_json(path, out, sort_keys=True)
     return path

@@ -24,13 +24,16 @@ from .records import (
 from .scoreboard import scoreboard_markdown
 
 _USAGE = """usage: python -m freqlearn.claims COMMAND ...
-  baseline NAME=DIR [NAME=DIR ...]  record tests/baselines/quick.json from claims dirs of
-                                    numerical variants (the first is the default)
+  baseline [--merge] NAME=DIR ...   record tests/baselines/quick.json from claims dirs of
+                                    numerical variants (the first is the default); --merge
+                                    replaces only their notebooks and keeps the others
   check DIR                         compare a claims dir with the baseline (exit 1 on drift)
-  seeds SEED=DIR [SEED=DIR ...]     write records/seeds/quick.json (exit 1 if verdicts differ;
-                                    the first is the default seed)
+  seeds [--merge] SEED=DIR ...      write records/seeds/quick.json (exit 1 if verdicts differ;
+                                    the first is the default seed; --merge as above)
   record DIR                        copy a paper-preset run to records/paper/ with provenance
   show                              print the scoreboard of the current claims dir
+  results [--check]                 write (or check) README.md's results-at-a-glance table
+                                    from the baseline, the seeds record and records/paper
 Relative paths are taken from the repository root."""
 
 
@@ -60,8 +63,15 @@ def main(argv=None) -> int:
 
 
 def _run(cmd: str, args: list[str]) -> int:
+    merge = bool(args) and args[0] == "--merge"
+    if merge:
+        args = args[1:]
+    if merge and cmd not in ("baseline", "seeds"):
+        print(_USAGE, file=sys.stderr)
+        return 2
     if cmd == "baseline":
-        print(f"baseline written to {update_baseline(_pairs(args))}")
+        print(f"baseline written to {update_baseline(_pairs(args), merge=merge)}"
+              + (" (other notebooks kept)" if merge else ""))
         return 0
     if cmd == "check" and len(args) == 1:
         d = _from_root(args[0])
@@ -80,7 +90,7 @@ def _run(cmd: str, args: list[str]) -> int:
         return 1 if problems else 0
     if cmd == "seeds":
         dirs = _pairs(args)
-        disagree = record_seeds(dirs)
+        disagree = record_seeds(dirs, merge=merge)
         for t in disagree:
             print(t)
         print(f"seeds record written ({len(dirs)} seeds): "
@@ -90,6 +100,20 @@ def _run(cmd: str, args: list[str]) -> int:
     if cmd == "record" and len(args) == 1:
         for p in record_run(_from_root(args[0])):
             print(f"recorded {p}")
+        return 0
+    if cmd == "results" and args in ([], ["--check"]):
+        from .glance import update_readme
+        from .paths import repo_root
+
+        root = repo_root()
+        if root is None:
+            raise RuntimeError("not inside the book's checkout (no _toc.yml found)")
+        fresh = update_readme(root, check=bool(args))
+        if args and not fresh:
+            print("README.md's results table is out of date: run `make results` and commit "
+                  "it", file=sys.stderr)
+            return 1
+        print("README.md's results table is " + ("up to date" if fresh else "rewritten"))
         return 0
     if cmd == "show" and not args:
         print(scoreboard_markdown(load_all(), seeds=load_seeds_record(),

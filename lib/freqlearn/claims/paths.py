@@ -117,22 +117,34 @@ def _normalised_source(src: str) -> str:
     return ast.unparse(tree)
 
 
+def _is_colab_setup(options: list[str], source: str) -> bool:
+    """The Colab setup cell (``booktools.INSTALL_CELL``): hidden from the page
+    (``remove-cell``) and acting only where ``google.colab`` is imported — outside Colab it
+    installs nothing and leaves the preset and seed as the environment gives them
+    (``tests/test_colab.py`` runs it), so it is not part of what a run computes."""
+    return any("remove-cell" in o for o in options) and "google.colab" in source
+
+
 def code_cells(text: str) -> str:
     """The code cells of a MyST notebook's text (options and source), joined: what a run
     executes. Prose can change without changing it, and so can the layout of the code
     (comments, line breaks, quotes, docstrings): each cell's source is taken through
-    :func:`_normalised_source`."""
+    :func:`_normalised_source`. The Colab setup cell is left out (:func:`_is_colab_setup`):
+    pointing the book at its repository or release changes no result."""
     out: list[str] = []
     cell: list[str] | None = None
+    head = ""
     for line in text.splitlines():
         if cell is None and line.startswith("```{code-cell}"):
-            out.append(line)
+            head = line
             cell = []
         elif cell is not None and line.startswith("```"):
             n = 0
             while n < len(cell) and cell[n].startswith(":"):
                 n += 1
-            out += cell[:n] + [_normalised_source("\n".join(cell[n:])), ""]
+            src = "\n".join(cell[n:])
+            if not _is_colab_setup(cell[:n], src):
+                out += [head] + cell[:n] + [_normalised_source(src), ""]
             cell = None
         elif cell is not None:
             cell.append(line)

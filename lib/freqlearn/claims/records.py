@@ -113,9 +113,13 @@ def _dirs(dirs) -> dict[str, Path]:
 
 
 # ---------------------------------------------------------------- seeds and records
-def record_seeds(dirs, out=None) -> list[str]:
+def record_seeds(dirs, out=None, merge: bool = False) -> list[str]:
     """Write the seeds record (default ``records/seeds/quick.json``) from ``dirs`` (seed
     name → claims dir of a quick-preset run; the first is the default seed).
+
+    ``merge`` (``make seeds NB=...``): replace only the notebooks that ``dirs`` hold and
+    keep the others' entries, with their shas and the commit and date they were recorded
+    at (``_provenance.recorded``); the seeds must be the file's (else ``ValueError``).
 
     Per notebook and claim: ``{"verdicts": {seed: verdict}, "agree": k, "of": n,
     "values": {seed: measured}}`` where ``agree`` counts the seeds whose verdict equals the
@@ -129,10 +133,12 @@ def record_seeds(dirs, out=None) -> list[str]:
     nbs = sorted(set().union(*(set(p) for p in per.values())))
     if not nbs:
         raise RuntimeError(f"no quick-preset claims under {[str(d) for d in dirs.values()]}")
+    commit, date = _commit(), _utc_now()
     record: dict = {"_provenance": {
-        "commit": _commit(), "date": _utc_now(), "seeds": names,
+        "commit": commit, "date": date, "seeds": names,
         "notebook_sha256": {nb: notebook_sha256(nb) for nb in nbs},
-        "code_sha256": {nb: notebook_code_sha256(nb) for nb in nbs}}}
+        "code_sha256": {nb: notebook_code_sha256(nb) for nb in nbs},
+        "recorded": {nb: {"commit": commit, "date": date} for nb in nbs}}}
     disagree: list[str] = []
     for nb in nbs:
         keys: list[str] = []
@@ -151,6 +157,25 @@ def record_seeds(dirs, out=None) -> list[str]:
                                                              for n, v in verdicts.items()))
         record[nb] = entry
     out = Path(out) if out else _default_out("records", "seeds", "quick.json")
+    if merge and out.exists():
+        old = store.read_json(out)
+        oprov = old.get("_provenance", {})
+        if oprov.get("seeds") != names:
+            raise ValueError(f"cannot merge into {out}: it was recorded at the seeds "
+                             f"{oprov.get('seeds')}, this run at {names}; record every "
+                             "notebook (make seeds without NB=)")
+        prov = record["_provenance"]
+        for nb in sorted(k for k in old if not k.startswith("_") and k not in record):
+            record[nb] = old[nb]
+            for f in ("notebook_sha256", "code_sha256"):
+                if nb in oprov.get(f, {}):
+                    prov[f][nb] = oprov[f][nb]
+            prov["recorded"][nb] = oprov.get("recorded", {}).get(
+                nb, {"commit": oprov.get("commit"), "date": oprov.get("date")})
+        for f in ("notebook_sha256", "code_sha256", "recorded"):
+            prov[f] = dict(sorted(prov[f].items()))
+        record = {"_provenance": prov, **{k: record[k] for k in sorted(record)
+                                          if not k.startswith("_")}}
     store.write_json(out, record)
     return disagree
 

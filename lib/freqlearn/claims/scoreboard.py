@@ -9,8 +9,10 @@ from .records import _key
 from .verdicts import STATUSES, VERDICTS, _fmt, _normalise, _reconstruction
 
 #: what each verdict means, as the scoreboard's summary line says it
-VERDICT_GLOSS = {"PASS": "", "INCONCLUSIVE": " (a trivial explanation gives the same value at "
-                 "this scale)", "DIFFERS": " (declared known discrepancies)", "FAIL": ""}
+VERDICT_GLOSS = {"PASS": "",
+                 "INCONCLUSIVE": " (a trivial explanation gives the same value at this scale, "
+                 "or a compared time was never reached)",
+                 "DIFFERS": " (declared known discrepancies)", "FAIL": ""}
 
 
 def _measured_cell(r: dict) -> str:
@@ -128,6 +130,8 @@ def scoreboard_rows(rows: list[dict], *, seeds: dict | None = None,
             ", ".join(f"{n} {s}" for s, n in sc.items() if n)
             + ("" if sc["reproduced"] else " (not yet reproduced)")])
     counts = {v: sum(r["verdict"] == v for r in rows) for v in VERDICTS}
+    pv = [r for rec in paper.values() for r in rec["claims"]]
+    pc_all = {v: sum(r["verdict"] == v for r in pv) for v in VERDICTS}
     status = {s: len(out[s]) for s in STATUSES}
     nbs = {r["notebook"] for r in rows}
     out["summary"] = (
@@ -138,7 +142,9 @@ def scoreboard_rows(rows: list[dict], *, seeds: dict | None = None,
         f"{status['reproduced']} reproduced on the paper's data at the paper's scale, "
         f"{status['tested']} tested on a stand-in, synthetic data or at reduced scale, "
         f"{status['identity']} identity checks; {len(paper)} notebooks have a recorded "
-        "paper-preset run.")
+        "paper-preset run" + (
+            f", whose {len(pv)} claims read " + ", ".join(
+                f"{n} {v}" for v, n in pc_all.items()) + "." if pv else "."))
     return out
 
 
@@ -157,3 +163,82 @@ def scoreboard_markdown(rows: list[dict], **kw) -> str:
             lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
         lines.append("")
     return "\n".join(lines)
+
+
+#: the outcome colours of the scoreboard map (colour-blind safe: Okabe–Ito)
+MAP_COLOURS = {"PASS": "#009E73", "INCONCLUSIVE": "#E69F00", "DIFFERS": "#56B4E9",
+               "FAIL": "#D55E00", "agree": "#009E73", "disagree": "#CC79A7",
+               "none": "#BBBBBB"}
+
+
+def scoreboard_map_data(rows: list[dict], *, seeds: dict | None = None,
+                        paper: dict | None = None, catalog: dict | None = None) -> dict:
+    """Per catalog ID, the fractions of its claims by outcome in three columns: ``quick``
+    (this build's verdicts), ``seeds`` (``agree``: same verdict at every recorded seed,
+    ``disagree``, ``none``: not in the seeds record) and ``paper`` (the recorded
+    paper-scale verdicts; ``none`` where not run). Returns ``{"ids", "titles", "quick",
+    "seeds", "paper", "n"}``, each column a list (per ID) of ``{outcome: fraction}``."""
+    seeds, paper, catalog = seeds or {}, paper or {}, catalog or {}
+    rows = [_normalise(r) for r in rows if r["preset"] != "paper"]
+    prow = [_normalise(r) for rec in paper.values() for r in rec["claims"]]
+    ids = list(catalog) + sorted({r["id"] for r in rows + prow} - set(catalog))
+    out = {"ids": ids, "titles": [catalog.get(i, "") for i in ids], "quick": [],
+           "seeds": [], "paper": [], "n": []}
+
+    def frac(vals, keys):
+        n = len(vals)
+        return {k: sum(v == k for v in vals) / n for k in keys} if n else {"none": 1.0}
+
+    for cid in ids:
+        q = [r for r in rows if r["id"] == cid]
+        p = [r for r in prow if r["id"] == cid]
+        out["n"].append(len(q))
+        out["quick"].append(frac([r["verdict"] for r in q], VERDICTS))
+        s = []
+        for r in q:
+            e = seeds.get(r["notebook"], {}).get(_key(r))
+            s.append("none" if not e else "agree" if e["agree"] == e["of"] else "disagree")
+        out["seeds"].append(frac(s, ("agree", "disagree", "none")))
+        out["paper"].append(frac([r["verdict"] for r in p], VERDICTS))
+    return out
+
+
+def scoreboard_map(data: dict, path, title: str = "") -> None:
+    """Draw :func:`scoreboard_map_data` as an SVG or PNG at ``path``: one row per catalog ID,
+    three columns, each cell a bar split by outcome (written atomically)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from .. import store
+
+    ids, cols = data["ids"], ("quick", "seeds", "paper")
+    fig, ax = plt.subplots(figsize=(7.0, 0.8 + 0.22 * len(ids)), facecolor="white")
+    for j, col in enumerate(cols):
+        for i, fr in enumerate(data[col]):
+            left = j * 1.1
+            for k, f in fr.items():
+                if f > 0:
+                    ax.barh(i, f, left=left, height=0.8, color=MAP_COLOURS[k], lw=0)
+                    left += f
+    ax.set_yticks(range(len(ids)), [f"{i} ({n})" for i, n in zip(ids, data["n"],
+                                                                 strict=True)], fontsize=7)
+    ax.set_xticks([0.5, 1.6, 2.7], ["quick (this build)", "seeds agreeing",
+                                    "paper scale (recorded)"], fontsize=8)
+    ax.xaxis.tick_top()
+    ax.set_xlim(-0.05, 3.25)
+    ax.set_ylim(len(ids) - 0.5, -0.5)
+    ax.tick_params(length=0)
+    for s in ax.spines.values():
+        s.set_visible(False)
+    labels = {"PASS": "PASS (seeds: agree)", "INCONCLUSIVE": "INCONCLUSIVE", "DIFFERS": "DIFFERS",
+              "FAIL": "FAIL", "disagree": "seeds disagree", "none": "not run / no record"}
+    handles = [plt.Rectangle((0, 0), 1, 1, color=MAP_COLOURS[k]) for k in labels]
+    ax.legend(handles, labels.values(), loc="upper center", bbox_to_anchor=(0.5, 0.0),
+              ncol=3, fontsize=7, frameon=False)
+    if title:
+        ax.set_title(title, fontsize=9, pad=18)
+    fig.tight_layout()
+    store.write_figure(path, fig, facecolor="white")
+    plt.close(fig)

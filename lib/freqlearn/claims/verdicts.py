@@ -7,7 +7,10 @@ A claim's verdict is one of four outcomes:
   its null (when it has one) and beats its trivial explanation (when it names one);
 - ``INCONCLUSIVE`` — it meets the expectation and beats its null, but the named trivial
   explanation gives the same value at this scale (it is not beaten by its margin): the run
-  cannot separate the paper's mechanism from it. Never a ``PASS``, not a failure either;
+  cannot separate the paper's mechanism from it. Also every row whose comparison rests on
+  a **censored** time, mode or threshold (one never reached within the run's budget:
+  ``censored="..."``), whatever its check gives: what was never reached is never
+  "later", "faster" or "slower". Never a ``PASS``, not a failure either;
 - ``DIFFERS``      — it does not meet the expectation (or does not beat its null), and the
   notebook declared this a known discrepancy with a reason (a finding of the reproduction,
   discussed in the chapter index);
@@ -296,6 +299,7 @@ class Claim:
     drift_rtol: float | None = None
     drift: str | None = None
     explanation: dict | None = None
+    censored: str | None = None
 
     def row(self) -> list[str]:
         m = _fmt(self.measured)
@@ -329,8 +333,9 @@ def _status(kind: str, data: str, scale: str) -> str:
 def _normalise(r: dict) -> dict:
     """Fill the fields an old-format row lacks (kind, data, scale, status, …).
 
-    ``explanation`` stays absent where a row names none (as :meth:`Claims.to_json` writes
-    it, so a row read back equals the row written): read it with ``r.get("explanation")``.
+    ``explanation`` and ``censored`` stay absent where a row names none (as
+    :meth:`Claims.to_json` writes them, so a row read back equals the row written): read
+    them with ``r.get("explanation")``, ``r.get("censored")``.
     """
     r = dict(r)
     r.setdefault("kind", "result")
@@ -397,8 +402,9 @@ class Claims:
     # -- recording ----------------------------------------------------------------------
     def _add(self, id, claim, *, check, measured, expected, ok, tolerance, tol_scale,
              finite, kind, data, null, null_ok, drift_rtol, expected_json=None,
-             explanation=None):
+             explanation=None, censored=None):
         """Record one row. The verdict: ``FAIL`` when anything is non-finite; else
+        ``INCONCLUSIVE`` when the comparison rests on a censored quantity; else
         ``DIFFERS``/``FAIL`` when the own check fails or the null is not beaten; else
         ``INCONCLUSIVE`` when the explanation is not beaten; else ``PASS``."""
         if not id or not claim:
@@ -425,11 +431,19 @@ class Claims:
         if explanation is not None:
             expl_finite = _finite(explanation.value)
             expl_ok = self._beats(check, measured, explanation, expected, strict=True)
+        if censored is not None and (not isinstance(censored, str) or not censored.strip()):
+            raise ValueError(f"censored must be None or a non-empty description of what was "
+                             f"never reached (claim {id} {claim!r}); got {censored!r}")
         if not finite or not expl_finite:
             verdict = "FAIL"
             reason = ("non-finite measurement" if not finite
                       else f"non-finite value of the explanation {explanation.what}") + (
                 " (a declared known discrepancy does not cover it)" if known else "")
+        elif censored:
+            verdict = "INCONCLUSIVE"
+            reason = (f"censored: {censored}; what is never reached within the run is never "
+                      "later, faster or slower") + (
+                f"; declared a known discrepancy: {known}" if known else "")
         elif ok and null_ok and expl_ok:
             verdict = "PASS"
             reason = f"declared a known discrepancy, but it passed: {known}" if known else ""
@@ -457,7 +471,7 @@ class Claims:
                     scale=scale, seed=self.seed, status=_status(kind, data, scale),
                     tol_scale=_num(tol_scale) if math.isfinite(tol_scale) else 0.0,
                     uncertainty=measured.to_dict() if isinstance(measured, Stat) else None,
-                    null=nrec, drift_rtol=drift_rtol, explanation=erec)
+                    null=nrec, drift_rtol=drift_rtol, explanation=erec, censored=censored)
         self.rows.append(row)
         return row
 
@@ -517,7 +531,7 @@ class Claims:
         return diff >= margin and (diff > 0 or not strict)
 
     def close(self, id, claim, *, measured, expected, rtol=None, atol=None, drift_rtol=None,
-              kind="result", data=None, null=None, explanation=None):
+              kind="result", data=None, null=None, explanation=None, censored=None):
         """PASS when ``|mean(measured) − expected| ≤ atol + rtol·|expected|`` (give one or both).
 
         A :class:`Stat`'s standard error is recorded, not used (it never widens the
@@ -541,10 +555,11 @@ class Claims:
         return self._add(id, claim, check="close", measured=m, expected=e, ok=ok,
                          tolerance=f"|Δ| ≤ {tol}", tol_scale=scale, finite=finite, kind=kind,
                          data=data, null=null, null_ok=self._beats("close", m, null, e),
-                         drift_rtol=self._drift_rtol(drift_rtol), explanation=explanation)
+                         drift_rtol=self._drift_rtol(drift_rtol), explanation=explanation,
+                         censored=censored)
 
     def _bound(self, check, id, claim, measured, expected, drift_rtol, kind, data, null,
-               explanation):
+               explanation, censored=None):
         where = f"claim {id} {claim!r}"
         m = _measure(measured, "measured", where)
         b = _real(expected, "expected", where)
@@ -558,22 +573,23 @@ class Claims:
         return self._add(id, claim, check=check, measured=m, expected=b, ok=ok, tolerance=tol,
                          tol_scale=abs(b), finite=finite, kind=kind, data=data, null=null,
                          null_ok=self._beats(check, m, null),
-                         drift_rtol=self._drift_rtol(drift_rtol), explanation=explanation)
+                         drift_rtol=self._drift_rtol(drift_rtol), explanation=explanation,
+                         censored=censored)
 
     def at_most(self, id, claim, *, measured, expected, drift_rtol=None, kind="result",
-                data=None, null=None, explanation=None):
+                data=None, null=None, explanation=None, censored=None):
         """PASS when ``measured ≤ expected`` (the bound); for a Stat, ``mean + z·se ≤ bound``."""
         return self._bound("at_most", id, claim, measured, expected, drift_rtol, kind, data,
-                           null, explanation)
+                           null, explanation, censored)
 
     def at_least(self, id, claim, *, measured, expected, drift_rtol=None, kind="result",
-                 data=None, null=None, explanation=None):
+                 data=None, null=None, explanation=None, censored=None):
         """PASS when ``measured ≥ expected`` (the bound); for a Stat, ``mean − z·se ≥ bound``."""
         return self._bound("at_least", id, claim, measured, expected, drift_rtol, kind, data,
-                           null, explanation)
+                           null, explanation, censored)
 
     def between(self, id, claim, *, measured, low, high, drift_rtol=None, kind="result",
-                data=None, null=None, explanation=None):
+                data=None, null=None, explanation=None, censored=None):
         """PASS when ``low ≤ measured ≤ high`` (a Stat's whole ``mean ± z·se`` inside).
 
         ``expected`` is recorded as ``"[low, high]"``. A ``null`` or ``explanation`` needs
@@ -595,10 +611,11 @@ class Claims:
                          kind=kind, data=data, null=null,
                          null_ok=self._beats("between", m, null),
                          drift_rtol=self._drift_rtol(drift_rtol),
-                         expected_json=f"[{lo:g}, {hi:g}]", explanation=explanation)
+                         expected_json=f"[{lo:g}, {hi:g}]", explanation=explanation,
+                         censored=censored)
 
     def holds(self, id, claim, *, value: bool, measured=None, kind="result", data=None,
-              null=None, explanation=None):
+              null=None, explanation=None, censored=None):
         """PASS when the boolean ``value`` is true (a qualitative claim, e.g. an ordering).
 
         ``measured`` may carry a number (or a Stat) that explains it — recorded and
@@ -630,7 +647,7 @@ class Claims:
         return self._add(id, claim, check="holds", measured=m, expected=True,
                          ok=finite and bool(value), tolerance="must hold", tol_scale=0.0,
                          finite=finite, kind=kind, data=data, null=null, null_ok=beats,
-                         drift_rtol=None, explanation=explanation)
+                         drift_rtol=None, explanation=explanation, censored=censored)
 
     def benchmark(self, what: str, value: float, unit: str) -> float:
         """Record a wall-clock measurement (not a claim: it varies from run to run).
@@ -657,12 +674,14 @@ class Claims:
         return "\n".join(lines)
 
     def to_json(self) -> list[dict]:
-        """The rows as JSON objects. A row that names no explanation leaves the field out
-        (so the files of such claims read as before; readers take a missing one as none)."""
+        """The rows as JSON objects. A row that names no explanation (or no censoring) leaves
+        the field out (so the files of such claims read as before; readers take a missing
+        one as none)."""
         out = [asdict(r) for r in self.rows]
         for r in out:
-            if r["explanation"] is None:
-                del r["explanation"]
+            for k in ("explanation", "censored"):
+                if r[k] is None:
+                    del r[k]
         return out
 
     def meta(self) -> dict:

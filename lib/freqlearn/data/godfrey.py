@@ -11,6 +11,14 @@ draw ``ξ = DFT_ortho(z)`` with ``z`` real white noise: ``ξ`` is then Hermitian
 ``δ = 1`` (a finite DC) by default. ``planted_teacher`` draws a real linear teacher
 ``w*`` (``K×C×H×W``) and its labels ``y = ⟨w*, x⟩ + σ·noise = Σ conj(v̂*) x̂ + σ·noise``
 (Parseval).
+
+``fit_spectrum_transform`` (the title claim as an intervention, catalog G4) reshapes the
+Fourier spectrum of a set of images: each non-DC component is multiplied by a fixed real
+gain fitted on the set, so that its per-frequency variance becomes ``|k|^(−slope)`` (a
+power law; ``slope = 0`` whitens, a negative slope rises with frequency) or the components
+below a radius ``cutoff`` are removed (a high-pass, as the authors' ``PassFilter``).
+The DC and the per-pixel mean are kept, and the fluctuations are rescaled to the set's
+original total variance, so only the spectrum's *shape* changes.
 """
 
 from __future__ import annotations
@@ -20,7 +28,8 @@ import torch
 
 from . import _checks as chk
 
-__all__ = ["power_law_tau", "stationary_gaussian", "planted_teacher"]
+__all__ = ["power_law_tau", "stationary_gaussian", "planted_teacher",
+           "frequency_variance", "fit_spectrum_transform", "radial_power_slope"]
 
 
 def power_law_tau(shape, *, alpha: float = 2.0, beta: float | None = None, gamma=1.0,
@@ -150,3 +159,75 @@ def planted_teacher(x: torch.Tensor, n_outputs: int = 1, *, noise: float = 0.1,
     if noise > 0:
         y = y + noise * torch.randn(y.shape, generator=generator, dtype=x.dtype).to(x.device)
     return y, w_star
+
+
+# ------------------------------------------------------------- spectrum interventions
+def _radius(H: int, W: int) -> np.ndarray:
+    """``|k| = √(i² + j²)`` on signed integer frequencies, FFT layout ``(H, W)``."""
+    i = np.rint(np.fft.fftfreq(H) * H)
+    j = np.rint(np.fft.fftfreq(W) * W)
+    return np.sqrt(i[:, None] ** 2 + j[None, :] ** 2)
+
+
+def frequency_variance(x) -> np.ndarray:
+    """Per-frequency variance ``τ_cij = mean_n |DFT_ortho(x_n − x̄)_cij|²`` of ``(N, C, H, W)``
+    images (float64, ``(C, H, W)``, FFT layout; ``x̄`` the mean image)."""
+    x = torch.as_tensor(x).double()
+    if x.ndim != 4 or len(x) < 2:
+        raise ValueError(f"x must be (N, C, H, W) with N ≥ 2; got {tuple(x.shape)}")
+    xf = torch.fft.fft2(x - x.mean(0, keepdim=True), norm="ortho")
+    return xf.abs().pow(2).mean(0).numpy()
+
+
+def fit_spectrum_transform(x, *, slope: float | None = None, cutoff: float | None = None):
+    """A spectrum intervention fitted on the images ``x`` ``(N, C, H, W)``; returns ``f``
+    with ``f(images) → images`` (same shape, float64 tensor) and ``f.gain`` ``(C, H, W)``.
+
+    ``slope``: gain ``√(|k|^(−slope) / τ_k)`` on every non-DC component (``τ`` from
+    :func:`frequency_variance` of ``x``), so the transformed ``x`` has variance ``∝
+    |k|^(−slope)`` exactly; ``cutoff``: gain 0 for ``0 < |k| < cutoff``, 1 elsewhere (a
+    high-pass); neither: gain 1. The DC gain is 1; the fluctuations about the mean image
+    are then rescaled so the transformed ``x`` keeps its total variance.
+    """
+    if slope is not None and cutoff is not None:
+        raise ValueError("give slope or cutoff, not both")
+    x = torch.as_tensor(x).double()
+    tau = frequency_variance(x)
+    C, H, W = tau.shape
+    r = np.broadcast_to(_radius(H, W), tau.shape)
+    gain = np.ones_like(tau)
+    nz = r > 0
+    if slope is not None:
+        slope = chk.real(slope, "slope")
+        if np.any(tau[nz] <= 0):
+            raise ValueError("a component of x has zero variance; it cannot be reshaped")
+        gain[nz] = np.sqrt(r[nz] ** (-slope) / tau[nz])
+    elif cutoff is not None:
+        cutoff = chk.real(cutoff, "cutoff", minimum=0.0)
+        gain[nz & (r < cutoff)] = 0.0
+    g = torch.as_tensor(gain)
+    mean = x.mean(0, keepdim=True)
+
+    def raw(z):
+        return torch.fft.ifft2(torch.fft.fft2(z, norm="ortho") * g, norm="ortho").real
+
+    fluct = raw(x) - raw(mean)
+    scale = float((x - mean).pow(2).sum() / fluct.pow(2).sum().clamp_min(1e-300)) ** 0.5
+
+    def f(z):
+        z = torch.as_tensor(z).double()
+        return mean + scale * (raw(z) - raw(mean))
+
+    f.gain = gain * np.where(nz, scale, 1.0)
+    return f
+
+
+def radial_power_slope(tau, *, r_min: float = 1.0, r_max: float | None = None) -> float:
+    """Least-squares slope of ``log τ`` against ``log |k|`` over the components with
+    ``r_min ≤ |k| ≤ r_max`` (channels averaged; default ``r_max`` = the Nyquist radius)."""
+    t = np.asarray(tau, dtype=float)
+    t = t.mean(0) if t.ndim == 3 else t
+    r = _radius(*t.shape)
+    r_max = min(t.shape) / 2 if r_max is None else r_max
+    m = (r >= r_min) & (r <= r_max) & (t > 0)
+    return float(np.polyfit(np.log(r[m]), np.log(t[m]), 1)[0])

@@ -22,7 +22,8 @@ __all__ = ["load", "patch_basis", "train_net", "profile", "first_weights", "simu
            "label_energy_corr", "energy_labels", "autocorr", "whiten_images",
            "per_image_energy", "label_draws", "cv_of_projections",
            "linear_profiles", "make_net", "train_set", "autocorr_filters",
-           "random_banks", "train_pairs", "formula_gain", "relative_energy", "load_celeba",
+           "random_banks", "train_pairs", "partner", "PARTNER_SEED", "formula_gain",
+           "relative_energy", "load_celeba",
            "load_extra",
            "CELEBA_FILES", "dataset_runs"]
 
@@ -84,9 +85,11 @@ def profile(W, W0, U, *, subtract_init: bool = True) -> np.ndarray:
 
 def train_net(net, x, y, *, epochs: int, batch: int = 256, lr: float = 0.01,
               generator: torch.Generator, x_test=None, y_test=None, device=None,
-              desc: str = "training", checkpoint=None):
+              desc: str = "training", checkpoint=None, eval_reset: bool = False):
     """Plain SGD (authors' settings) on ``(x, y)``; returns ``dict(W0, W, loss, acc,
-    test_loss, test_acc, steps)``: first-layer weights before/after, per-step train loss."""
+    test_loss, test_acc, steps)``: first-layer weights before/after, per-step train loss.
+    ``eval_reset`` adds ``eval_loss_reset``: the trained net's training loss with its first
+    layer put back to ``W0`` (C2's trivial explanation: a layer that barely moved)."""
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be an integer ≥ 1; got {epochs!r}")
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
@@ -136,6 +139,14 @@ def train_net(net, x, y, *, epochs: int, batch: int = 256, lr: float = 0.01,
             logits = torch.cat([net(xx[i:i + 512]) for i in range(0, len(yy), 512)])
             out[k + "eval_loss"] = float(F.cross_entropy(logits, yy))
             out[k + "acc"] = float((logits.argmax(1) == yy).float().mean())
+        if eval_reset:
+            conv = nets.first_layer(net)
+            W = conv.weight.detach().clone()
+            conv.weight.copy_(torch.as_tensor(W0.reshape(W.shape), dtype=W.dtype,
+                                              device=W.device))
+            logits = torch.cat([net(X[i:i + 512]) for i in range(0, n, 512)])
+            out["eval_loss_reset"] = float(F.cross_entropy(logits, Y))
+            conv.weight.copy_(W)
     return out
 
 
@@ -243,7 +254,8 @@ def cv_of_projections(pbar, U, Ns, B: int, rng: np.random.Generator) -> np.ndarr
     return np.asarray(out)
 
 
-def linear_profiles(pbar, U, lam2, ts, *, K: int, B: int, rng: np.random.Generator):
+def linear_profiles(pbar, U, lam2, ts, *, K: int, B: int, rng: np.random.Generator,
+                    ns=(1, 5, 20, 100, 1000)):
     """The GAP linear model's profiles at steps ``ts`` (closed form, exact) for ``B``
     random-label draws, with ``2ηK = 1/max a`` (the largest stable-and-monotone step).
 
@@ -252,8 +264,15 @@ def linear_profiles(pbar, U, lam2, ts, *, K: int, B: int, rng: np.random.Generat
     same scale), ``expected`` (exact expectation, :func:`~freqlearn.theory.chowers.
     expected_profile`), ``formula_A`` (the formula with A's diagonal ``u_iᵀAu_i`` for λ², at
     the known t), ``printed`` (printed formula, best ``s``), ``r_*`` correlations and
-    ``lr_*`` log-RMS errors, ``eta``, ``a_diag``.
+    ``lr_*`` log-RMS errors, ``eta``, ``a_diag``; ``r_single_expected`` (len(ts), ≤200):
+    each single net against the exact expectation; ``r_mean_n`` / ``sd_mean_n``
+    (len(ts), len(ns)): r of the mean of ``n`` draws (unnormalised profiles averaged, as
+    ``mean``) with the exact expectation, mean and s.d. over the ``B // n`` disjoint groups
+    of ``n`` draws, for each ``n`` in ``ns`` (those ``≤ B``, kept in ``ns``).
     """
+    ns = [int(n) for n in ns if 1 <= int(n) <= B]
+    if not ns:
+        raise ValueError(f"ns must hold at least one n in 1..B={B}; got {ns!r}")
     N = len(pbar)
     A, b = th.gap_moments(pbar, label_draws(N, B, rng))
     a = np.linalg.eigvalsh(A)
@@ -261,7 +280,7 @@ def linear_profiles(pbar, U, lam2, ts, *, K: int, B: int, rng: np.random.Generat
     ad = np.einsum("di,de,ei->i", U, A, U)
     keys = ("single", "mean", "se", "expected", "formula_A", "printed", "r_printed",
             "r_A", "r_expected", "lr_printed", "lr_A", "lr_expected", "r_single_printed",
-            "r_single_A", "s_printed")
+            "r_single_A", "s_printed", "r_single_expected", "r_mean_n", "sd_mean_n")
     out = {k: [] for k in keys}
     for t in ts:
         P = th.profile_closed_form(A, b, int(t), U, eta=eta, c=K)
@@ -274,16 +293,22 @@ def linear_profiles(pbar, U, lam2, ts, *, K: int, B: int, rng: np.random.Generat
         fA = fA / fA.max()
         s, r, cur = th.fit_formula(m, lam2)
         Pn = P / P.max(1, keepdims=True)
+        rn = [[th.pearson(P[g * n:(g + 1) * n].mean(0), ex) for g in range(B // n)]
+              for n in ns]
         for k, v in (("single", Pn), ("mean", m), ("expected", ex), ("formula_A", fA),
                      ("printed", cur), ("r_printed", r), ("s_printed", s),
                      ("r_A", th.pearson(fA, m)), ("r_expected", th.pearson(ex, m)),
                      ("lr_printed", th.log_rms(cur, m)), ("lr_A", th.log_rms(fA, m)),
                      ("lr_expected", th.log_rms(ex, m)),
                      ("r_single_printed", [th.fit_formula(p, lam2)[1] for p in Pn[:200]]),
-                     ("r_single_A", [th.pearson(p, fA) for p in Pn[:200]])):
+                     ("r_single_A", [th.pearson(p, fA) for p in Pn[:200]]),
+                     ("r_single_expected", [th.pearson(p, ex) for p in Pn[:200]]),
+                     ("r_mean_n", [np.mean(v) for v in rn]),
+                     ("sd_mean_n", [np.std(v, ddof=1) if len(v) > 1 else 0.0
+                                    for v in rn])):
             out[k].append(v)
     out = {k: np.asarray(v) for k, v in out.items()}
-    out.update(eta=eta, a_diag=ad, A=A, t=np.asarray(ts))
+    out.update(eta=eta, a_diag=ad, A=A, t=np.asarray(ts), ns=np.asarray(ns))
     return out
 
 
@@ -303,12 +328,28 @@ def make_net(spec: dict, n_classes: int):
     raise ValueError(f"spec['arch'] must be 'vgg' or 'resnet'; got {arch!r}")
 
 
+#: seed offset of a label partner (:func:`partner`): its own initialisation and batch order
+PARTNER_SEED = 1000
+
+
+def partner(spec: dict, labels="random") -> dict:
+    """The label partner of a net ``spec`` (C3, App. D.1): the same architecture trained on
+    other ``labels`` ("random", or an array) from an **independent** initialisation and batch
+    order (seed ``spec seed + PARTNER_SEED``), as the authors' code builds the two nets with
+    two ``get_model()`` calls. A shared seed would hand both nets the same ``W_0`` and the same
+    batches, a confound for "the profile does not depend on the labels"."""
+    if not isinstance(spec, dict):
+        raise TypeError(f"spec must be a dict (see make_net); got {type(spec).__name__}")
+    return dict(spec, seed=int(spec.get("seed", 0)) + PARTNER_SEED, labels=labels)
+
+
 def train_set(D: dict, specs: dict, *, epochs: int, U, batch: int = 256, lr: float = 0.01,
               seed: int = 0, n_classes: int = 10, x=None):
     """Train every ``specs[name]`` (see :func:`make_net`; ``seed``: init/order seed offset,
-    ``labels``: "true", "random" (one fixed permutation of the labels, as the authors' code)
-    or an array) on ``D`` (or images ``x``); returns ``{name: dict(profile, profile_raw,
-    profile_init, W0, W, loss, acc, test_acc, ...)}`` — ``profile`` from ``W − W0``."""
+    ``eval_reset``: see :func:`train_net`; ``labels``: "true", "random" (one fixed
+    permutation of the labels, as the authors' code) or an array) on ``D`` (or images
+    ``x``); returns ``{name: dict(profile, profile_raw, profile_init, W0, W, loss, acc,
+    test_acc, ...)}`` — ``profile`` from ``W − W0``."""
     out = {}
     for name, spec in specs.items():
         s = seed + int(spec.get("seed", 0))
@@ -324,14 +365,14 @@ def train_set(D: dict, specs: dict, *, epochs: int, U, batch: int = 256, lr: flo
         torch.manual_seed(s)
         net = make_net(spec, n_classes)
         xx = D["x"] if x is None else x
-        key = {k: v for k, v in spec.items() if k != "labels"}
+        key = {k: v for k, v in spec.items() if k not in ("labels", "eval_reset")}
         ck = train.resolve_checkpoint(None, f"chowers-{name}", key=dict(
             key, s=s, epochs=epochs, batch=batch, lr=lr, y=y, n=len(y), shape=np.shape(xx)))
         r = train_net(net, xx, y, epochs=epochs, batch=batch, lr=lr,
                       generator=torch.Generator().manual_seed(s),
                       x_test=D.get("x_test") if x is None else None,
                       y_test=D.get("y_test") if x is None else None, desc=name,
-                      checkpoint=ck)
+                      checkpoint=ck, eval_reset=bool(spec.get("eval_reset", False)))
         r["profile"] = profile(r["W"], r["W0"], U)
         r["profile_raw"] = profile(r["W"], 0 * r["W0"], U)
         r["profile_init"] = profile(r["W0"], 0 * r["W0"], U)
@@ -561,7 +602,7 @@ def dataset_runs(D: dict, spec: dict, *, tag: str, epochs: int, epochs_random: i
     S = {f"{tag}-s{k}": dict(spec, seed=k) for k in range(seeds)}
     R = train_set(D, S, epochs=epochs, U=U, seed=seed, n_classes=nc, batch=batch)
     R.update(train_set(D, {f"{tag}-true": dict(spec, seed=50),
-                           f"{tag}-random": dict(spec, seed=50, labels="random")},
+                           f"{tag}-random": partner(dict(spec, seed=50))},
                        epochs=epochs_random, U=U, seed=seed, n_classes=nc, batch=batch))
     ks = [(f"{tag}-s{a}", f"{tag}-s{b}") for a in range(seeds) for b in range(a + 1, seeds)]
     return {"r_seed": [th.pearson(R[a]["profile"], R[b]["profile"]) for a, b in ks],

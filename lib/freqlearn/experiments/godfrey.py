@@ -10,6 +10,11 @@
 - :func:`train_paper` — the SI C.5 schedule (G7): SGD, momentum 0.9, ``ReduceLROnPlateau``
   on validation accuracy, best-validation checkpoint; its per-epoch checkpoint goes through
   :mod:`freqlearn.store` (atomic, ``weights_only``, fingerprinted).
+- :func:`spectrum_intervention` — the title claim as an intervention: the same nets
+  trained on the same stand-in images with their spectrum changed (whitened, high-passed,
+  power laws, rising), each net's sensitivity map against its training data's
+  per-frequency variance (:func:`spectrum_similarity`, :func:`sensitivity_slope`), with
+  the untrained nets and the nets trained on unchanged images as the nulls.
 - :func:`benchmark_step` — FFT path vs ``conv2d`` for one training step and one batch of
   sensitivity maps.
 """
@@ -35,8 +40,11 @@ from ..theory import godfrey as theory
 __all__ = ["fit_linear_cnn", "theorem_case", "relative_error", "carrying", "make_model",
            "standin_set", "train_classifier", "sensitivity_point", "residual_toy",
            "train_paper", "benchmark_step", "benchmark_fns", "PAPER_SCHEDULES",
-           "linear_sweep_point",
-           "rank_trend", "moment_grid", "matched_sweeps", "untrained_moments"]
+           "linear_sweep_point", "paper_width",
+           "rank_trend", "moment_grid", "matched_sweeps", "untrained_moments",
+           "flat_trend_null", "flat_trend",
+           "SPECTRA", "spectrum_similarity", "sensitivity_slope", "ensemble_sensitivity",
+           "train_ensemble", "spectrum_intervention", "intervention_table"]
 
 
 # ----------------------------------------------------------------------------- G2
@@ -144,9 +152,15 @@ def theorem_case(L: int, lam: float, n: int, *, size: int = 8, channels: int = 1
     """One G2 case: data, the trained net, the exact solution and the diagonal closed form.
 
     Returns a dict of per-frequency magnitudes (``|v̂|`` or singular values) ``net``,
-    ``exact``, ``diag`` and ``tau`` (population variances), the ``mask`` of carrying
+    ``exact`` (for ``L ≥ 3`` an upper-branch stationary point of proximal gradient, not the
+    global minimiser), ``diag`` and ``tau`` (population variances), the ``mask`` of carrying
     frequencies, the errors ``err_net_exact`` and ``err_diag`` (net or exact vs diagonal
-    form) and the trained net's final gradient norm.
+    form) and the trained net's final gradient norm. For ``L ≥ 3`` with a trained net also
+    ``exact_global`` (proximal gradient with the global prox, started at ``exact``: it
+    moves off an upper-branch point that is not a fixed point of the true prox) and
+    ``stuck_vs_global``: the
+    frequencies that carry weight there on which the net stayed at 0 (``stuck_at_zero``
+    counts them against the upper-branch ``exact``).
     """
     g = presets.generator(offset)
     shape = (channels, size, size)
@@ -182,6 +196,17 @@ def theorem_case(L: int, lam: float, n: int, *, size: int = 8, channels: int = 1
         out["err_net_diag"] = relative_error(out["net"], out["diag"], out["mask"])
         out["grad_norm"] = info["grad_norm"]
         out["stuck_at_zero"] = int(np.sum(out["mask"] & (out["net"] < 1e-3 * out["exact"].max())))
+        if L >= 3:
+            # for L ≥ 3 "exact" is an upper-branch stationary point; a frequency is only
+            # "stuck" if the *global* reference carries weight there and the net left 0.
+            # Proximal gradient with the true (global) prox, started at the upper point:
+            # it stays only if that point is a fixed point of the global prox too.
+            with presets.threads(1):
+                glob = _moduli(theory.prox_gradient(S, B, lam, L, shape, n_iter=n_iter,
+                                                    branch="global", v0=exact))
+            out["exact_global"] = glob
+            out["stuck_vs_global"] = int(np.sum(carrying(glob)
+                                                & (out["net"] < 1e-3 * glob.max())))
     return out
 
 
@@ -403,6 +428,8 @@ def sensitivity_point(*, kind: str, depth: int, weight_decay: float, seed: int,
         ok = bool(np.isfinite(gr).all() and gr.sum() > 0)
         out[f"{tag}_m1"], out[f"{tag}_m2"] = (sensitivity.moments(r, gr) if ok
                                               else (float("nan"), float("nan")))
+        out[f"{tag}_m1_sum"], out[f"{tag}_m2_sum"] = (
+            sensitivity.moments(r, gr, "sum") if ok else (float("nan"), float("nan")))
     return out
 
 
@@ -505,15 +532,19 @@ def moment_grid(results, xs, n_seeds: int) -> dict:
     """Arrange sweep results (``x``-major, then seed) into ``(len(xs), n_seeds)`` arrays of
     ``trained_m1``, ``trained_m2``, ``untrained_m1``, ``untrained_m2``, ``train_loss`` and
     ``steps``, and add the trends: ``rho_<t>`` (Spearman ρ of the seed-mean moments against
-    ``xs``) and ``rho_<t>_seeds`` (one ρ per seed), for ``t`` in the four moment keys."""
+    ``xs``) and ``rho_<t>_seeds`` (one ρ per seed), for ``t`` in the four moment keys and,
+    when every point has them, ``trained_m1_sum``/``trained_m2_sum`` (the authors'
+    discrete-sum convention of :func:`freqlearn.sensitivity.moments`)."""
     if len(results) != len(xs) * n_seeds:
         raise ValueError(f"results must hold len(xs)·n_seeds = {len(xs) * n_seeds} points; "
                          f"got {len(results)}")
     keys = ("trained_m1", "trained_m2", "untrained_m1", "untrained_m2", "train_loss", "steps")
+    extra = tuple(k for k in ("trained_m1_sum", "trained_m2_sum")
+                  if all(k in p for p in results))
     out = {"x": list(xs)}
-    for k in keys:
+    for k in keys + extra:
         out[k] = np.array([p[k] for p in results], dtype=float).reshape(len(xs), n_seeds)
-    for k in keys[:4]:
+    for k in keys[:4] + extra:
         a = out[k]
         same = np.all(a == a[:1], axis=0)         # untrained nets that do not depend on x
         out[f"rho_{k}"] = (float("nan") if same.all() else rank_trend(xs, a.mean(1)))
@@ -545,6 +576,41 @@ def untrained_moments(kind: str, depths, seeds, *, size: int = 16, width: int = 
         out[f"rho_{k}_seeds"] = np.array([rank_trend(depths, out[k][:, j])
                                           for j in range(len(seeds))])
     return out
+
+
+def flat_trend_null(kind: str, xs, seeds, *, depth: int = 2, size: int = 16,
+                    width: int = 16, n_test: int = 100, data_seed: int = 0) -> dict:
+    """The null of a trend "moments fall with λ": the Spearman ρ that a *flat* curve with
+    the nets' own seed-to-seed spread shows. The untrained nets of ``seeds`` (built as
+    :func:`sensitivity_point` builds them) are dealt out, ``len(xs)`` at a time, to the
+    grid ``xs``; each group gives one ρ(xs, m) — a null that knows the moments' noise and
+    the grid's size, unlike a bare 0. Returns ``rho_m1``, ``rho_m2``
+    (``len(seeds) // len(xs)`` groups each)."""
+    k = len(xs)
+    if len(seeds) < 2 * k:
+        raise ValueError(f"need at least {2 * k} seeds for two groups; got {len(seeds)}")
+    _, (xt, _) = standin_set(0, n_test, size=size, seed=data_seed)
+    n = len(seeds) // k * k
+    m = np.zeros((2, n))
+    with presets.threads(1):
+        for j, s in enumerate(seeds[:n]):
+            torch.manual_seed(int(s))
+            net = make_model(kind, depth, width=width, size=size)
+            r, gr = sensitivity.radial(sensitivity.frequency_sensitivity(net, xt))
+            m[:, j] = sensitivity.moments(r, gr)
+    return {f"rho_{t}": flat_trend(xs, m[i]) for i, t in enumerate(("m1", "m2"))}
+
+
+def flat_trend(xs, values) -> np.ndarray:
+    """Spearman ρ(xs, group) of ``values`` (one per independent net, no dependence on
+    ``xs``) dealt out ``len(xs)`` at a time: the trends a flat curve with their spread
+    shows (:func:`flat_trend_null`). A remainder of fewer than ``len(xs)`` is dropped."""
+    v = np.asarray(values, dtype=float).ravel()
+    k = len(xs)
+    n = len(v) // k * k
+    if n < 2 * k:
+        raise ValueError(f"need at least {2 * k} values for two groups; got {len(v)}")
+    return np.array([rank_trend(xs, g) for g in v[:n].reshape(-1, k)])
 
 
 def matched_sweeps(*, depths, lams, seeds, depth_decay: float, decay_depth: int,
@@ -598,6 +664,202 @@ def matched_sweeps(*, depths, lams, seeds, depth_decay: float, decay_depth: int,
     return out
 
 
+# ------------------------------------------------- the title claim as an intervention
+#: the spectrum conditions: name → :func:`freqlearn.data.godfrey.fit_spectrum_transform`
+#: arguments (``{}``: the images unchanged). A slope ``s`` gives per-frequency variance
+#: ``∝ |k|^(−s)``: 0 whitens, −1 rises with frequency; ``cutoff`` removes ``0 < |k| < c``.
+SPECTRA = {"unchanged": {}, "white": {"slope": 0.0}, "power 1": {"slope": 1.0},
+           "power 2": {"slope": 2.0}, "power 3": {"slope": 3.0},
+           "rising": {"slope": -1.0}, "high-pass": {"cutoff": 2.0}}
+
+
+def _nondc(shape):
+    """Mask of the non-DC components of a ``(C, H, W)`` map."""
+    m = np.ones(shape, dtype=bool)
+    m[..., 0, 0] = False
+    return m
+
+
+def spectrum_similarity(smap, tau) -> float:
+    """Spearman ρ between ``log`` sensitivity and ``log`` variance over the non-DC
+    frequencies of ``(C, H, W)`` maps (variances below ``1e-12·max`` — the components a
+    high-pass removed — are tied at the floor). Ranks make the log immaterial; it names
+    what is compared. ``nan`` when either map is constant (a whitened set's variance)."""
+    s, t = np.asarray(smap, dtype=float), np.asarray(tau, dtype=float)
+    m = _nondc(t.shape)
+    t = np.log(np.maximum(t, 1e-12 * t.max()))[m]
+    s = np.log(np.maximum(s, 1e-300))[m]
+    if np.ptp(t) <= 1e-6 or np.ptp(s) == 0:
+        return float("nan")
+    return sensitivity.spearman(s, t)
+
+
+def sensitivity_slope(smap) -> float:
+    """Least-squares slope of ``log s`` against ``log |k|`` over ``1 ≤ |k| ≤`` Nyquist
+    (channels averaged): a sensitivity ``∝ |k|^b`` gives ``b``. Data of variance ``∝
+    |k|^(−s)`` have amplitude ``∝ |k|^(−s/2)``: inheriting it means ``b ≈ −s/2``."""
+    return gdata.radial_power_slope(smap)
+
+
+def ensemble_sensitivity(model, x) -> np.ndarray:
+    """SI C.2 sensitivity maps of every member of a
+    :class:`freqlearn.nets.godfrey.ConvActuallyEnsemble`: ``(T, C, H, W)``, the mean over
+    images of ``‖|DFT_ortho(∇_x f_k)|‖₂`` over classes (``K`` backward passes for all
+    members at once). ``x``: ``(B, C, H, W)`` shared by the members, or ``(T, B, C, H, W)``,
+    each member's own images."""
+    x = torch.as_tensor(x).to(next(model.parameters()).dtype)
+    xt = (x.expand(model.trials, *x.shape) if x.ndim == 4 else x).clone()
+    xt.requires_grad_(True)
+    was = model.training
+    model.eval()
+    with torch.enable_grad():
+        out = model(xt)
+        J2 = 0
+        for k in range(out.shape[-1]):
+            (g,) = torch.autograd.grad(out[..., k].sum(), xt,
+                                       retain_graph=k < out.shape[-1] - 1)
+            J2 = J2 + torch.fft.fft2(g, norm="ortho").abs().pow(2)
+    model.train(was)
+    return J2.sqrt().mean(1).detach().double().numpy()
+
+
+def train_ensemble(model, x, y, *, steps: int, lr: float, weight_decay: float,
+                   batch: int = 64, seed: int = 0, clip: float = 1.0, groups: int = 1):
+    """SGD (momentum 0.9) on every member of an ensemble at once, each member with its own
+    gradient-norm clipping at ``clip``; PyTorch ``weight_decay`` (``= 2λ`` of Eq. 4.1) on
+    kernels and readout, not biases. ``x``: ``(N, C, H, W)`` shared, or ``(T, N, C, H, W)``
+    (each member's own images; labels ``y`` ``(N,)`` shared). The ``T`` members form
+    ``groups`` blocks of ``T / groups``; member ``t`` draws the minibatches of member
+    ``t mod (T / groups)`` (from ``seed``), so the blocks see the same batch order.
+    Returns the members' final full training losses ``(T,)``."""
+    steps = chk.integer(steps, "steps", minimum=0)
+    T = model.trials
+    if T % groups:
+        raise ValueError(f"groups ({groups}) must divide the {T} members")
+    xs = x.expand(T, *x.shape) if x.ndim == 4 else x
+    decay = [*model.w, model.readout_weight]
+    rest = [*model.b, model.readout_bias]
+    opt = torch.optim.SGD([{"params": decay, "weight_decay": weight_decay},
+                           {"params": rest, "weight_decay": 0.0}], lr=lr, momentum=0.9)
+    g = torch.Generator().manual_seed(seed)
+    params = decay + rest
+    rows = torch.arange(T)[:, None]
+    model.train()
+    for _ in range(steps):
+        idx = torch.randint(0, xs.shape[1], (T // groups, batch), generator=g).repeat(
+            groups, 1)
+        opt.zero_grad()
+        logits = model(xs[rows, idx])
+        F.cross_entropy(logits.flatten(0, 1), y[idx].flatten(), reduction="sum").div(
+            batch).backward()
+        norm = torch.sqrt(sum(p.grad.flatten(1).pow(2).sum(1) for p in params))
+        fac = (clip / norm.clamp_min(1e-12)).clamp(max=1.0)
+        for p in params:
+            p.grad.mul_(fac.view(-1, *[1] * (p.ndim - 1)))
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        out = model(xs)
+        loss = F.cross_entropy(out.transpose(1, 2), y.expand(T, len(y)),
+                               reduction="none").mean(1)
+    return loss.numpy()
+
+
+def spectrum_intervention(*, conditions=None, kinds=("convactually", "linear"),
+                          weight_decays=(1e-2,), trials: int = 4, depth: int = 2,
+                          size: int = 8, width: int = 8, n_train: int = 500,
+                          n_test: int = 100, steps: int = 300, lr: float = 0.01,
+                          batch: int = 32, seed: int = 0, data_seed: int = 0) -> dict:
+    """The title claim as an intervention (catalog G4, the paper's title): for each net
+    ``kind`` (ReLU ConvActually or its linear variant, ``depth`` blocks) and PyTorch weight
+    decay, ``trials`` nets are trained on the grey stand-in with its spectrum changed by
+    each of ``conditions`` (names of :data:`SPECTRA`; each transform is fitted on the
+    training images and applied to the held-out ones). All conditions and trials train at
+    once (one vectorised :class:`freqlearn.nets.godfrey.ConvActuallyEnsemble`), and trial
+    ``t`` has the same initialisation and minibatch order in every condition (a paired
+    design). Returns ``{"tau": {cond: (C, H, W)}, "conditions": [...], "runs": {(kind, wd,
+    cond): dict}}``, each run holding the trained and untrained maps ``(T, C, H, W)``,
+    their similarity to the condition's training variance (``rho_trained``,
+    ``rho_untrained``, :func:`spectrum_similarity`), the similarity of the nets trained on
+    *unchanged* images to this condition's variance (``rho_unchanged_net``), the
+    sensitivity slopes ``slope_trained``/``slope_untrained`` (:func:`sensitivity_slope`),
+    the final training loss and the test accuracy, all per trial."""
+    conditions = list(SPECTRA) if conditions is None else list(conditions)
+    for c in conditions:
+        chk.one_of(c, "condition", tuple(SPECTRA))
+    if "unchanged" not in conditions:
+        conditions = ["unchanged", *conditions]
+    trials = chk.integer(trials, "trials", minimum=2)
+    (x0, y), (xt0, yt) = standin_set(n_train, n_test, size=size, seed=data_seed)
+    xs, xts, taus = [], [], {}
+    for c in conditions:
+        f = gdata.fit_spectrum_transform(x0, **SPECTRA[c])
+        x64 = f(x0)
+        taus[c] = gdata.frequency_variance(x64)               # float64: white is flat
+        xs.append(x64.float())
+        xts.append(f(xt0).float())
+    out = {"tau": taus, "conditions": conditions, "runs": {}}
+    nc = len(conditions)
+    X = torch.stack(xs).repeat_interleave(trials, 0)          # member c·T + t
+    XT = torch.stack(xts).repeat_interleave(trials, 0)
+    with presets.threads(1):
+        for kind in kinds:
+            chk.one_of(kind, "kind", ("convactually", "linear"))
+            for wd in weight_decays:
+                gen = torch.Generator().manual_seed(seed)
+                net = nets.ConvActuallyEnsemble(nc * trials, depth, width=width, size=size,
+                                                linear=kind == "linear", generator=gen)
+                with torch.no_grad():                 # the same T inits in every condition
+                    for p in net.parameters():
+                        p.copy_(p[:trials].repeat(nc, *[1] * (p.ndim - 1)))
+                m0 = ensemble_sensitivity(net, XT)
+                loss = train_ensemble(net, X, y, steps=steps, lr=lr, weight_decay=wd,
+                                      batch=batch, seed=seed + 1, groups=nc)
+                m1 = ensemble_sensitivity(net, XT)
+                with torch.no_grad():
+                    acc = (net(XT).argmax(-1) == yt).float().mean(1).numpy()
+                for i, c in enumerate(conditions):
+                    sl = slice(i * trials, (i + 1) * trials)
+                    out["runs"][(kind, wd, c)] = {
+                        "trained_map": m1[sl], "untrained_map": m0[sl], "loss": loss[sl],
+                        "test_acc": acc[sl]}
+                ref = out["runs"][(kind, wd, "unchanged")]["trained_map"]
+                for c in conditions:
+                    run, tau = out["runs"][(kind, wd, c)], out["tau"][c]
+                    for tag in ("trained", "untrained"):
+                        run[f"rho_{tag}"] = np.array([spectrum_similarity(m, tau)
+                                                      for m in run[f"{tag}_map"]])
+                        run[f"slope_{tag}"] = np.array([sensitivity_slope(m)
+                                                        for m in run[f"{tag}_map"]])
+                    run["rho_unchanged_net"] = np.array([spectrum_similarity(m, tau)
+                                                         for m in ref])
+    return out
+
+
+def intervention_table(out) -> str:
+    """A markdown table of :func:`spectrum_intervention`'s runs: per net, weight decay and
+    condition, the data's variance slope and the trials' mean ± sd of ``ρ`` (trained,
+    untrained, trained on unchanged images), of the sensitivity slope (trained,
+    untrained), of the final training loss and of the test accuracy."""
+    def ms(a):
+        a = np.asarray(a, dtype=float)
+        return "—" if np.isnan(a).all() else f"{np.nanmean(a):+.2f} ± {np.nanstd(a):.2f}"
+
+    head = ("net", "λ'", "images", "data slope", "ρ trained", "ρ untrained",
+            "ρ net on unchanged", "slope trained", "slope untrained", "loss", "acc")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for (kind, wd, c), r in out["runs"].items():
+        tau = out["tau"][c]
+        ds = "—" if "cutoff" in SPECTRA[c] else f"{gdata.radial_power_slope(tau):+.2f}"
+        net = "ReLU" if kind == "convactually" else "linear"
+        cells = (net, f"{wd:g}", c, ds, ms(r["rho_trained"]), ms(r["rho_untrained"]),
+                 ms(r["rho_unchanged_net"]), ms(r["slope_trained"]),
+                 ms(r["slope_untrained"]), f"{np.mean(r['loss']):.2f}",
+                 f"{np.mean(r['test_acc']):.2f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------------- G7 schedules
 #: SI C.5 (paper v1 text) and the released code (``zoo.py``), with the choice made here.
 PAPER_SCHEDULES = {
@@ -623,14 +885,19 @@ PAPER_SCHEDULES = {
 
 
 def _augment(xb, g):
-    """Random horizontal flip and a random translation by ≤ 2 px (fill = the mean)."""
+    """Random horizontal flip and a random translation by ≤ 2 px, both drawn **per image**
+    (as ffcv's ``RandomHorizontalFlip`` and ``RandomTranslate`` of the released code); the
+    uncovered border is filled with the batch mean."""
     flip = torch.rand(len(xb), generator=g) < 0.5
     xb = torch.where(flip[:, None, None, None], xb.flip(-1), xb)
     pad = 2
-    m = xb.mean()
-    xp = F.pad(xb, (pad, pad, pad, pad), value=float(m))
-    i, j = (int(v) for v in torch.randint(0, 2 * pad + 1, (2,), generator=g))
-    return xp[..., i:i + xb.shape[-2], j:j + xb.shape[-1]]
+    B, C, H, W = xb.shape
+    xp = F.pad(xb, (pad, pad, pad, pad), value=float(xb.mean()))
+    off = torch.randint(0, 2 * pad + 1, (2, B), generator=g)
+    rows = (off[0][:, None] + torch.arange(H))[:, None, :, None]     # (B, 1, H, 1)
+    cols = (off[1][:, None] + torch.arange(W))[:, None, None, :]     # (B, 1, 1, W)
+    return xp[torch.arange(B)[:, None, None, None], torch.arange(C)[None, :, None, None],
+              rows, cols]
 
 
 #: the ``format`` marker and version of :func:`train_paper`'s checkpoint file
@@ -884,8 +1151,15 @@ def paper_data(*, size: int = 32, channels: int = 3, n_train=None, n_test=None,
             (torch.as_tensor(te.x), torch.as_tensor(te.y).long()), tr.source)
 
 
+def paper_width(kind: str, depth: int) -> int:
+    """The paper's base width: 64 channels (ConvActually, Myrtle c = 64, composer's
+    ResNet-9), but 16 for the He CIFAR ResNet-20/56 (stages 16/32/64, ≈ 0.27 M / 0.85 M
+    parameters); 64 there would build them at 4× the width (16× the parameters)."""
+    return 16 if kind == "resnet" and depth != 9 else 64
+
+
 def paper_point(*, kind: str, depth: int, weight_decay: float, seed: int, schedule: str,
-                size: int = 32, channels: int = 3, width: int = 64, n_train=None,
+                size: int = 32, channels: int = 3, width: int | None = None, n_train=None,
                 n_test=None, max_epochs: int | None = None, lr: float | None = None,
                 batch: int | None = None, patience: int | None = None,
                 n_sens: int = 5000, data_seed: int = 0, prefer: str = "cifar10",
@@ -894,7 +1168,9 @@ def paper_point(*, kind: str, depth: int, weight_decay: float, seed: int, schedu
     ``PAPER_SCHEDULES[schedule]`` (overrides for reduced runs: ``max_epochs``, ``lr``,
     ``batch``, ``patience``; ``None`` = the schedule's, and 0 is a value, not "unset"),
     best-validation weights, test accuracy and the sensitivity moments on ``n_sens`` test
-    images (at most the test set). Every argument is checked before any data is read.
+    images (at most the test set). ``width=None`` is the paper's (:func:`paper_width`: 64
+    base channels, 16 for the He CIFAR ResNet-20/56, whose stages are 16/32/64). Every
+    argument is checked before any data is read.
     ``workdir`` (given by :func:`freqlearn.sweep.sweep`) holds :func:`train_paper`'s
     checkpoint."""
     chk.one_of(kind, "kind", _KINDS)
@@ -904,7 +1180,8 @@ def paper_point(*, kind: str, depth: int, weight_decay: float, seed: int, schedu
     seed = chk.integer(seed, "seed", minimum=0)
     size = chk.integer(size, "size", minimum=2)
     channels = chk.integer(channels, "channels", minimum=1)
-    width = chk.integer(width, "width", minimum=1)
+    width = chk.integer(paper_width(kind, depth) if width is None else width, "width",
+                        minimum=1)
     n_train = chk.optional_integer(n_train, "n_train", minimum=1)
     n_test = chk.optional_integer(n_test, "n_test", minimum=1)
     sch = dict(PAPER_SCHEDULES[schedule])

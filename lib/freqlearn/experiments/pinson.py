@@ -14,7 +14,7 @@ from ..nets import pinson as nets
 from ..theory import pinson as th
 
 __all__ = ["cosines", "sums", "sums_min_norm", "shapes", "paper_cost", "sgd_rate_probe",
-           "discovery_index", "span_fraction", "mixture_report", "ordering_fraction",
+           "discovery_index", "span_fraction", "mixture_report", "ordering_fraction", "later_claim",
            "long_loss", "cascade_report"]
 
 
@@ -397,26 +397,44 @@ def mixture_report(rows, V, idx, *, modes=None):
 
 def ordering_fraction(t, a, s):
     """Ordering of mode discovery times (Fig. 5a,b, 6b,c): for consecutive modes α → α+1,
-    the fraction of trial pairs (i, j) *with mode α reached* in trial j in which mode α+1
-    of trial i reaches sα+1/2 later or not at all (half-times censored at the budget,
-    :func:`freqlearn.theory.pinson.half_time_censored`).
+    the fraction of *decidable* trial pairs (i, j) — mode α reached in trial j and mode α+1
+    reached in trial i — in which mode α+1 of trial i reaches sα+1/2 later. A mode never
+    reached within the budget is never "later": its pairs are undecidable and left out
+    (half-times censored at the budget, :func:`freqlearn.theory.pinson.half_time_censored`).
 
     ``a`` (p, T, K) curves, ``s`` (p,). Returns (fractions (p−1,), decidable pairs (p−1,));
-    a fraction is NaN where mode α was reached in no trial (nothing to order)."""
+    a fraction is NaN where no pair is decidable (nothing to order)."""
     a = np.asarray(a, dtype=float)
     s = np.asarray(s, dtype=float)
     if a.ndim != 3 or len(s) != a.shape[0] or a.shape[0] < 2:
         raise ValueError(f"a must be (p ≥ 2, T, K) with p = len(s); got {a.shape}, "
                          f"len(s) = {len(s)}")
-    h, c = th.half_time_censored(t, a, s[:, None])
     fr, cnt = [], []
     for al in range(len(s) - 1):
-        dec = ~c[al][None, :]  # (i, j): mode α of trial j reached
-        later = dec & (c[al + 1][:, None] | (h[al + 1][:, None] > h[al][None, :]))
-        n = int(np.broadcast_to(dec, later.shape).sum())
-        cnt.append(n)
-        fr.append(float(later.sum() / n) if n else float("nan"))
+        r = th.later_fraction(t, a[al + 1], a[al], s[al + 1:al + 2])
+        cnt.append(r.decidable)
+        fr.append(r.decided)
     return np.array(fr), np.array(cnt)
+
+
+def later_claim(claims, id, claim, t, a_late, a_early, s, *, expected=0.75, null=None,
+                late="the late mode", early="the early mode", unit="batches"):
+    """Record "``a_late`` reaches s/2 after ``a_early``" (fraction of trial pairs ≥
+    ``expected``) on ``claims`` with its censoring visible.
+
+    The measured value is :attr:`~freqlearn.theory.pinson.Later.fraction`: an undecidable
+    pair (either mode never reached within the run) never counts as "later". Where the
+    verdict would turn on the undecidable pairs — the decided pairs alone miss the bar,
+    all pairs counted as later would meet it — the row is passed ``censored=`` and so is
+    ``INCONCLUSIVE``, never a ``PASS``. Returns (the row, the
+    :class:`~freqlearn.theory.pinson.Later`)."""
+    r = th.later_fraction(t, a_late, a_early, s)
+    bar = float(expected)
+    if null is not None and isinstance(null.value, (int, float)):
+        bar = max(bar, float(null.value) + float(null.margin))
+    row = claims.at_least(id, claim, measured=r.fraction, expected=expected, null=null,
+                          censored=r.censoring(bar, late, early, unit))
+    return row, r
 
 
 def long_loss(X, Y, X_eval, Y_eval, *, T, lr, budget, generator, steps=30, sigma=1e-4):

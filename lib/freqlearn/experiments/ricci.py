@@ -436,7 +436,9 @@ def best_rate(res: dict, key: str = "nstar_acc", held_out: bool = True) -> dict:
     with ``held_out=False`` the rate is chosen and n* read on all trials.
 
     Returns ``{"c", "nstar" (held-out trials; a trial that never reached the threshold is
-    censored at the run's length, a lower bound), "censored" (that fraction), "edge"}``.
+    censored at the run's length, a lower bound), "censored" (that fraction), "n_censored"
+    (that count), "n_run" (the run's length), "edge"}``. A comparison that uses a censored
+    n* is undecidable: pass :func:`censoring_note` as its ``censored=``.
     """
     if key not in ("nstar_acc", "nstar_ov"):
         raise ValueError(f"key must be 'nstar_acc' or 'nstar_ov'; got {key!r}")
@@ -456,8 +458,28 @@ def best_rate(res: dict, key: str = "nstar_acc", held_out: bool = True) -> dict:
     held = ns[i, half:] if (r > 1 and held_out) else ns[i]
     cens = ~np.isfinite(held)
     return {"c": float(res["cs"][i]), "i": i, "nstar": np.where(cens, res["n_run"], held),
-            "censored": float(np.mean(cens)),
-            "edge": i in (0, len(res["cs"]) - 1)}
+            "censored": float(np.mean(cens)), "n_censored": int(cens.sum()),
+            "n_run": int(res["n_run"]), "edge": i in (0, len(res["cs"]) - 1)}
+
+
+def censoring_note(arms: dict, what: str = "the threshold") -> str | None:
+    """The ``censored=`` text of a claim comparing the n* of the runs ``arms`` (``{label:
+    best_rate(...) result}``): which runs had trials that never reached ``what`` within
+    their length, or None when every trial of every arm reached it. A sample count never
+    reached is never "faster" or "slower", so such a row is ``INCONCLUSIVE``."""
+    parts = []
+    for label, b in arms.items():
+        missing = [k for k in ("n_censored", "nstar", "n_run") if k not in b]
+        if missing:
+            raise ValueError(f"arms[{label!r}] must be a result of best_rate; it lacks "
+                             f"{missing}")
+        if b["n_censored"]:
+            parts.append(f"{label}: {b['n_censored']} of {len(b['nstar'])} trials never "
+                         f"reached {what} within {b['n_run']} samples")
+    return "; ".join(parts) or None
+
+
+__all__.append("censoring_note")
 
 
 # -- R1: natural images ------------------------------------------------------------------------

@@ -39,7 +39,8 @@ from torch import nn
 from .. import fourier
 from .blocks import BasicBlock
 
-__all__ = ["CIFAR_MEAN", "CIFAR_STD", "ConvActually", "ConvActuallyConv2d", "MyrtleCNN",
+__all__ = ["CIFAR_MEAN", "CIFAR_STD", "ConvActually", "ConvActuallyConv2d",
+           "ConvActuallyEnsemble", "MyrtleCNN",
            "ResNet9", "ResNetCIFAR", "resnet", "count_parameters"]
 
 CIFAR_MEAN = (125.307 / 255, 122.961 / 255, 113.8575 / 255)
@@ -67,6 +68,16 @@ class _Normalize(nn.Module):
         return (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
 
 
+def _set_shape(net, depth, width, in_channels, size, n_classes, linear) -> None:
+    """Check and set the shape arguments shared by :class:`ConvActually` and its ensemble."""
+    net.depth = _int(depth, "depth")
+    net.width = _int(width, "width", 1)
+    net.in_channels = _int(in_channels, "in_channels", 1)
+    net.size = _int(size, "size", 1)
+    net.n_classes = _int(n_classes, "n_classes", 1)
+    net.linear = bool(linear)
+
+
 class ConvActually(nn.Module):
     """ConvActually with full-size circular kernels on the FFT path (see module docstring).
 
@@ -80,12 +91,7 @@ class ConvActually(nn.Module):
                  size: int = 32, n_classes: int = 10, bias: bool = True, linear: bool = False,
                  normalize: bool = True, init_gain: float | None = None):
         super().__init__()
-        self.depth = _int(depth, "depth")
-        self.width = _int(width, "width", 1)
-        self.in_channels = _int(in_channels, "in_channels", 1)
-        self.size = _int(size, "size", 1)
-        self.n_classes = _int(n_classes, "n_classes", 1)
-        self.linear = bool(linear)
+        _set_shape(self, depth, width, in_channels, size, n_classes, linear)
         self.norm = _Normalize(in_channels, bool(normalize))
         gain = math.sqrt(2.0) if init_gain is None else float(init_gain)
         self.w = nn.ParameterList()
@@ -135,6 +141,71 @@ class ConvActually(nn.Module):
         z = self.features(x)
         return F.linear(z.flatten(1), self.readout.weight.to(z.dtype),
                         None if self.readout.bias is None else self.readout.bias.to(z.dtype))
+
+
+class ConvActuallyEnsemble(nn.Module):
+    """``trials`` independent ConvActually nets (same shapes, own weights) run at once.
+
+    ``forward(x)``: ``(T, B, in_channels, size, size)`` → ``(T, B, n_classes)``; the loss
+    summed over trials gives each member its own gradient (the parameters are disjoint), so
+    one optimizer step is ``T`` independent steps. Init as :class:`ConvActually` (Kaiming
+    normal kernels and readout, uniform biases), drawn from ``generator``. The circular
+    convolutions run in the Fourier domain; :meth:`member` returns trial ``t`` as a
+    :class:`ConvActually` with the same weights (the same function, tested).
+    """
+
+    def __init__(self, trials: int, depth: int = 2, *, width: int = 8, in_channels: int = 1,
+                 size: int = 8, n_classes: int = 10, linear: bool = False,
+                 generator: torch.Generator | None = None):
+        super().__init__()
+        self.trials = _int(trials, "trials", 1)
+        _set_shape(self, depth, width, in_channels, size, n_classes, linear)
+        self.norm = _Normalize(in_channels, True)
+        T, g, gain = self.trials, generator, math.sqrt(2.0)
+        self.w = nn.ParameterList()
+        self.b = nn.ParameterList()
+        c = in_channels
+        for _ in range(depth):
+            fan_in = c * size * size
+            self.w.append(nn.Parameter(torch.randn(T, width, c, size, size, generator=g)
+                                       * gain / math.sqrt(fan_in)))
+            u = torch.rand(T, width, generator=g)
+            self.b.append(nn.Parameter((2 * u - 1) / math.sqrt(fan_in)))
+            c = width
+        f = c * size * size
+        self.readout_weight = nn.Parameter(torch.randn(T, n_classes, f, generator=g)
+                                           * gain / math.sqrt(f))
+        self.readout_bias = nn.Parameter((2 * torch.rand(T, n_classes, generator=g) - 1)
+                                         / math.sqrt(f))
+
+    def forward(self, x):
+        if x.ndim != 5 or x.shape[0] != self.trials or x.shape[2:] != (
+                self.in_channels, self.size, self.size):
+            raise ValueError(f"x must have shape ({self.trials}, B, {self.in_channels}, "
+                             f"{self.size}, {self.size}); got {tuple(x.shape)}")
+        z = self.norm(x.flatten(0, 1)).view(x.shape)
+        hw = (self.size, self.size)
+        for w, b in zip(self.w, self.b, strict=True):
+            zf = torch.fft.rfft2(z).permute(0, 3, 4, 1, 2)          # (T, H, W', B, C)
+            wf = torch.fft.rfft2(w.to(z.dtype)).permute(0, 3, 4, 2, 1)  # (T, H, W', C, O)
+            z = torch.fft.irfft2((zf @ wf).permute(0, 3, 4, 1, 2), s=hw)
+            z = z + b.to(z.dtype)[:, None, :, None, None]
+            if not self.linear:
+                z = torch.relu(z)
+        return (torch.einsum("tbf,tkf->tbk", z.flatten(2), self.readout_weight.to(z.dtype))
+                + self.readout_bias.to(z.dtype)[:, None])
+
+    def member(self, t: int) -> ConvActually:
+        """Trial ``t`` as a :class:`ConvActually` (same weights, same function)."""
+        m = ConvActually(self.depth, width=self.width, in_channels=self.in_channels,
+                         size=self.size, n_classes=self.n_classes, linear=self.linear)
+        with torch.no_grad():
+            for k in range(self.depth):
+                m.w[k].copy_(self.w[k][t])
+                m.b[k].copy_(self.b[k][t])
+            m.readout.weight.copy_(self.readout_weight[t])
+            m.readout.bias.copy_(self.readout_bias[t])
+        return m
 
 
 def flipped_kernel(w: torch.Tensor) -> torch.Tensor:

@@ -8,7 +8,7 @@ The model of Thm. 4.2 (Eq. 8): ``ŷ(x) = c · p̄(x)ᵀ w̄`` with ``c = K`` fil
 average patch of image ``x`` (global average pooling), ``w̄`` the mean filter. Loss
 ``L = (1/N) Σ_x (y − ŷ)²``. With ``A = (1/N) Σ p̄ p̄ᵀ`` and ``b = (1/N) Σ p̄ y``::
 
-    ∂L/∂w_k = 2 (c A w̄ − b)        (the same for every filter k; Eq. 9 drops the 2 and a c)
+    ∂L/∂w_k = 2 (c A w̄ − b)        (every filter k; Eq. 9 writes c(Aw̄ − b) for 2c(Aw̄ − b/c))
     w̄(t) = (I − 2ηcA) w̄(t−1) + 2η b
     v_iᵀ w̄(t) = [1 − (1 − 2ηc a_i)^t] v_iᵀb / (c a_i) + (1 − 2ηc a_i)^t v_iᵀ w̄(0)
 
@@ -28,7 +28,8 @@ import numpy as np
 
 __all__ = ["gap_features", "gap_moments", "gd_closed_form", "profile_closed_form",
            "expected_profile", "printed_formula", "formula", "formula_limit",
-           "fit_formula", "pearson", "log_rms", "folded_normal_cv", "loglog_slope",
+           "fit_formula", "early_profile", "clock", "authors_s_grid", "pearson",
+           "log_rms", "folded_normal_cv", "loglog_slope",
            "flatness", "band_pass", "colour_dc_fraction", "offdiag_fraction",
            "scale_component"]
 
@@ -209,7 +210,9 @@ def log_rms(x, y) -> float:
 def fit_formula(profile, lam2, s_grid=None):
     """Fit :func:`formula` to a measured profile by searching ``s`` (the paper's search over
     ``t``); returns ``(s_best, r_best, curve)`` maximising Pearson r (``curve`` max-normalised).
-    Default grid: 400 log-spaced ``s`` from ``0.01/max λ²`` to ``100/min λ²``."""
+    Default grid: 400 log-spaced ``s`` from ``0.01/max λ²`` to ``100/min λ²`` — its lower end
+    is the early-time limit ``e ∝ λ`` (:func:`early_profile`), which the authors' grid
+    (:func:`authors_s_grid`) cannot reach."""
     lam2 = _arr("lam2", lam2, ndim=1)
     p = _arr("profile", profile, ndim=1)
     if p.shape != lam2.shape:
@@ -222,6 +225,40 @@ def fit_formula(profile, lam2, s_grid=None):
     r = Ec @ pc / np.sqrt((Ec ** 2).sum(1) * (pc @ pc))
     k = int(np.nanargmax(r))
     return float(s_grid[k]), float(r[k]), E[k]
+
+
+def early_profile(lam2):
+    """The early-time limit of :func:`formula` (``s → 0``): ``e_i ∝ λ_i``, max-normalised —
+    the profile the data alone give, the strongest trivial explanation of a measured profile
+    (an update proportional to each component's patch standard deviation)."""
+    lam2 = _arr("lam2", lam2, ndim=1)
+    if np.any(lam2 <= 0):
+        raise ValueError("lam2 must be > 0 (eigenvalues of the patch second moment)")
+    e = np.sqrt(lam2)
+    return e / e.max()
+
+
+def clock(profile, lam2, s_grid=None) -> float:
+    """Where a profile sits on the formula's own clock: ``s·max λ²`` of the best fit of
+    :func:`formula` (:func:`fit_formula`, its default grid unless ``s_grid``). Below about
+    0.1 the formula is ``e ∝ λ`` within 5 % on every component (``1 − e^{−x} ≈ x(1 − x/2)``):
+    the early-time regime, where the data alone explain the profile."""
+    lam2 = _arr("lam2", lam2, ndim=1)
+    return fit_formula(profile, lam2, s_grid)[0] * float(lam2.max())
+
+
+def authors_s_grid(J: int = 900, eta: float = 1e-7, t0: float = 1e4, t1: float = 5e6,
+                   dt: float = 250):
+    """The authors' search grid (``utils.py``, ``fit_formula_to_model``) in this module's
+    units ``s``: steps ``t = t0, t0 + dt, … < t1`` at ``x = η·J·λ²/2`` per step
+    (σ² = N·J·λ², x = ησ²/(2N); J = 900 patch positions of a 32×32 CIFAR image), so
+    ``s = ηJt/2`` ∈ [0.45, 225] at the defaults. It starts at ``s ≥ 0.45``, so unlike
+    :func:`fit_formula`'s default grid it cannot reach the early-time limit ``e ∝ λ``."""
+    J, eta, t0, t1, dt = (_pos(n, v) for n, v in
+                          (("J", J), ("eta", eta), ("t0", t0), ("t1", t1), ("dt", dt)))
+    if t1 <= t0:
+        raise ValueError(f"t1 must exceed t0; got t0={t0:g}, t1={t1:g}")
+    return eta * J / 2 * np.arange(t0, t1, dt)
 
 
 def folded_normal_cv() -> float:

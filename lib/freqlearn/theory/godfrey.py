@@ -166,8 +166,10 @@ def schatten_penalty(v, L: int) -> torch.Tensor:
     return (s ** (2.0 / L)).sum()
 
 
-def _prox(v, t, L):
-    """Prox of ``t · L Σ‖v̂_ij‖_{S_{2/L}}^{2/L}`` (``t`` = step × λ_eff) on ``(K, C, H, W)``."""
+def _prox(v, t, L, branch: str = "upper"):
+    """Prox of ``t · L Σ‖v̂_ij‖_{S_{2/L}}^{2/L}`` (``t`` = step × λ_eff) on ``(K, C, H, W)``;
+    for ``L ≥ 3`` (non-convex) ``branch="global"`` is the true prox (the global 1-D
+    minimiser), ``"upper"`` keeps the non-zero local minimum whenever it exists."""
     if L == 1:
         return v / (1 + 2 * t)
     M = v.permute(2, 3, 0, 1)                              # (H, W, K, C)
@@ -175,21 +177,25 @@ def _prox(v, t, L):
     if L == 2:
         s = torch.clamp(s - t * L, min=0.0)
     else:  # only for rank-1 per frequency (scalar channels); elementwise on s
-        s = torch.as_tensor(shrink_modulus(s.numpy(), 0.5, t * L, 2.0 / L, "upper"),
+        s = torch.as_tensor(shrink_modulus(s.numpy(), 0.5, t * L, 2.0 / L, branch),
                             dtype=s.dtype)
     M = (U * s.to(U.dtype)[..., None, :]) @ Vh
     return M.permute(2, 3, 0, 1)
 
 
 def prox_gradient(S, B, lam, L: int, shape, *, diagonal: bool = False, n_iter: int = 5000,
-                  tol: float = 1e-13, v0=None):
+                  tol: float = 1e-13, v0=None, branch: str = "upper"):
     """Minimise Eq. 4.10 exactly by proximal gradient (FISTA for ``L ≤ 2``).
 
     ``S``, ``B`` from :func:`statistics`; ``shape = (C, H, W)``. ``diagonal=True`` replaces
     ``Ŝ`` by its diagonal ``τ̂`` and ``b̂`` by ``τ̂ v̂_LS`` (the diagonal form of Eq. 4.17–4.18,
     for the multi-channel ``L = 2`` nuclear-norm closed form). ``L ≥ 3`` (non-convex) runs
     plain proximal gradient from ``v0`` (default ``v̂_LS``) to a stationary point; it needs
-    scalar input channels. Returns ``v̂`` ``(K, C, H, W)`` complex128.
+    scalar input channels. Its prox takes the ``branch`` of :func:`shrink_modulus`:
+    ``"upper"`` (default) ends on the non-zero branch wherever one exists (an upper-branch
+    stationary point, not the global minimum); ``"global"`` uses the true (global) prox,
+    whose fixed points include the global minimiser. Returns ``v̂`` ``(K, C, H, W)``
+    complex128.
     """
     L = _pos_int(L, "L")
     C, H, W = shape
@@ -209,7 +215,7 @@ def prox_gradient(S, B, lam, L: int, shape, *, diagonal: bool = False, n_iter: i
     v = v_ls.clone() if v0 is None else torch.as_tensor(v0, dtype=torch.complex128).clone()
     z, tk = v.clone(), 1.0
     for _ in range(n_iter):
-        v_new = _prox(z - eta * grad(z), eta * le, L)
+        v_new = _prox(z - eta * grad(z), eta * le, L, branch)
         if L <= 2:
             tn = (1 + math.sqrt(1 + 4 * tk * tk)) / 2
             z = v_new + (tk - 1) / tn * (v_new - v)

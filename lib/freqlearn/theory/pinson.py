@@ -21,12 +21,15 @@ classes at once, averaged) has the same expectation and so the same map.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .. import fourier
 
 __all__ = ["svd_yx", "effective_A", "sigmoid", "d_alpha", "time_of_updates",
-           "half_time", "half_time_censored", "later_fraction", "balanced_mode_gd",
+           "half_time", "half_time_censored", "later_fraction", "Later", "censoring_note",
+           "balanced_mode_gd",
            "swta_ode", "growing_mode_init", "qvec",
            "minimal_norm_report", "wta_minimal_norm", "wta_excess_exponent", "LOSS_FACTORS",
            "mode_pair_shares",
@@ -133,25 +136,94 @@ def half_time_censored(t, a, s):
 
     Returns ``(times, censored)``: ``times`` is finite everywhere (a censored entry holds
     ``t[-1]``, a *lower bound* on its half-time) and ``censored`` marks those entries. A
-    comparison "x is later than y" is then decidable where it is sound: a censored x is
-    later than every reached y; a censored y makes "x later" undecidable (False).
+    time never reached is never "later", "earlier", "faster" or "slower": a comparison that
+    uses a censored entry is undecidable (:func:`later_fraction`, :func:`censoring_note`).
     """
     h = half_time(t, a, s)
     cens = ~np.isfinite(h)
     return np.where(cens, float(np.asarray(t)[-1]), h), cens
 
 
-def later_fraction(t, a_late, a_early, s):
-    """Fraction of trial pairs (i, j) in which mode ``a_late[i]`` reaches s/2 *strictly later*
-    than ``a_early[j]``, with censoring handled soundly (:func:`half_time_censored`).
+def censoring_note(times, what: str, budget: float, unit: str = "updates") -> str | None:
+    """The ``censored=`` text of a claim whose comparison uses the times ``times`` (NaN or
+    inf: never reached within ``budget``), or None when every one was reached. ``what``
+    names the time ("the CNN's a2 half-time")."""
+    h = np.asarray(times, dtype=float)
+    k = int((~np.isfinite(h)).sum())
+    if not k:
+        return None
+    return f"{what} never reached within {budget:g} {unit} in {k} of {h.size}"
 
-    ``a_late``, ``a_early``: (T, K) curves of one mode; a pair counts as "later" when the
-    early one was reached and the late one was either censored or reached later. Never NaN.
+
+class Later(NamedTuple):
+    """How often one mode reaches s/2 *after* another, over trial pairs (:func:`later_fraction`).
+
+    A mode never reached within the run (censored at the budget) is never "later" and never
+    "earlier": a pair in which either half-time is censored is *undecidable*. ``fraction``
+    counts only decided "later" pairs over all pairs (an undecidable pair never counts as
+    later), ``upper`` is what it would be were every undecidable pair later: the true
+    fraction lies in [fraction, upper]. Always finite.
+    """
+
+    fraction: float       #: decided "later" pairs / all pairs (a lower bound)
+    upper: float          #: (decided "later" + undecidable pairs) / all pairs
+    pairs: int            #: all trial pairs (i, j)
+    decidable: int        #: pairs with both half-times reached
+    censored_late: int    #: trials whose late mode never reached s/2
+    censored_early: int   #: trials whose early mode never reached s/2
+    budget: float         #: the run's length t[-1], where the censored times stop
+    trials_late: int = 0  #: trials of the late mode
+    trials_early: int = 0  #: trials of the early mode
+
+    @property
+    def decided(self) -> float:
+        """The fraction among decidable pairs alone; NaN when no pair is decidable."""
+        n = self.decidable
+        return self.fraction * self.pairs / n if n else float("nan")
+
+    @property
+    def involves_censoring(self) -> bool:
+        """Whether any half-time this comparison uses was never reached."""
+        return bool(self.censored_late or self.censored_early)
+
+    def censoring(self, expected: float, late: str = "the late mode",
+                  early: str = "the early mode", unit: str = "") -> str | None:
+        """What was never reached, as the ``censored=`` text of a claim "fraction ≥
+        ``expected``", or None when nothing was censored or the check is settled whatever
+        the undecidable pairs are (the decided pairs alone meet the bar, or even all of
+        them counted as later stay below it)."""
+        if not self.involves_censoring:
+            return None
+        if self.fraction >= expected or self.upper < expected:
+            return None
+        unit = f" {unit}" if unit else ""
+        parts = [f"{name} never reached s/2 within {self.budget:g}{unit} in {k} of {n} trials"
+                 for name, k, n in ((late, self.censored_late, self.trials_late),
+                                    (early, self.censored_early, self.trials_early)) if k]
+        return (f"{'; '.join(parts)}: {self.pairs - self.decidable} of {self.pairs} trial "
+                f"pairs undecidable, so the fraction lies in [{self.fraction:.2f}, "
+                f"{self.upper:.2f}], across the bar {expected:g}")
+
+
+def later_fraction(t, a_late, a_early, s) -> Later:
+    """How often mode ``a_late[i]`` reaches s/2 *strictly later* than ``a_early[j]``, over all
+    trial pairs (i, j), with censoring kept visible (:class:`Later`).
+
+    ``a_late``, ``a_early``: (T, K) curves of one mode. A pair is decided when both
+    half-times were reached (:func:`half_time_censored`); a mode never reached is never
+    "later", so an undecidable pair never counts as later in ``fraction`` (``upper`` counts
+    it as later). Never NaN.
     """
     hl, cl = half_time_censored(t, a_late, s)
     he, ce = half_time_censored(t, a_early, s)
-    later = (~ce[None, :]) & (cl[:, None] | (hl[:, None] > he[None, :]))
-    return float(later.mean())
+    dec = (~cl[:, None]) & (~ce[None, :])
+    later = dec & (hl[:, None] > he[None, :])
+    pairs = int(dec.size)
+    undec = pairs - int(dec.sum())
+    return Later(fraction=float(later.sum() / pairs), upper=float((later.sum() + undec) / pairs),
+                 pairs=pairs, decidable=int(dec.sum()), censored_late=int(cl.sum()),
+                 censored_early=int(ce.sum()), budget=float(np.asarray(t)[-1]),
+                 trials_late=int(cl.size), trials_early=int(ce.size))
 
 
 def growing_mode_init(kappa, omega, phi):
@@ -397,14 +469,16 @@ def overfit_rise(test, frac: float = 0.25):
     return h[-q:].mean(0) / h.min(0) - 1.0
 
 
-def half_time_ratio(t, a_num, a_den, s, groups: int):
+def half_time_ratio(t, a_num, a_den, s, groups: int, at_budget: bool = False):
     """Ratio of half-times of *trial-mean* curves, in ``groups`` disjoint groups of trials.
 
     ``a_num``, ``a_den`` (T, p, K): aα of T trials (e.g. CNN and FCNN); T must divide into
     ``groups`` equal groups. Each group's curves are averaged over its trials (as the paper's
     figures average over trials) before the half-time is taken, so one slow trial does not
     make the ratio undefined. Returns (groups, p): independent replicates for a
-    :class:`freqlearn.claims.Stat`.
+    :class:`freqlearn.claims.Stat`; NaN where a group's curve never reaches s/2, or with
+    ``at_budget`` that half-time taken at the budget ``t[-1]`` (finite, but a time never
+    reached is no time: a claim on such a ratio is censored, :func:`censoring_note`).
     """
     a_num, a_den = np.asarray(a_num, dtype=float), np.asarray(a_den, dtype=float)
     if a_num.shape != a_den.shape or a_num.ndim != 3:
@@ -418,4 +492,10 @@ def half_time_ratio(t, a_num, a_den, s, groups: int):
         return a.reshape(groups, T // groups, *a.shape[1:]).mean(1)
 
     s = np.asarray(s, dtype=float)[None]
-    return half_time(t, mean_curves(a_num), s) / half_time(t, mean_curves(a_den), s)
+    ht = half_time_censored if at_budget else half_time
+
+    def h(a):
+        out = ht(t, mean_curves(a), s)
+        return out[0] if at_budget else out
+
+    return h(a_num) / h(a_den)
