@@ -42,9 +42,13 @@ class _Shell:
 
     def __init__(self):
         self.magics: list[tuple[str, str]] = []
+        self.ns: dict = {}
 
     def run_line_magic(self, name, line, _stack_depth=1):
-        self.magics.append((name, line))
+        from IPython.utils.text import DollarFormatter
+
+        # IPython expands {name} in a line magic from the user namespace (var_expand)
+        self.magics.append((name, DollarFormatter().vformat(line, (), self.ns)))
 
 
 def _run_cell(source: str, monkeypatch, *, colab: bool, mounts: list | None = None,
@@ -67,7 +71,8 @@ def _run_cell(source: str, monkeypatch, *, colab: bool, mounts: list | None = No
     else:
         monkeypatch.delitem(sys.modules, "google.colab", raising=False)
     code = TransformerManager().transform_cell(source)
-    exec(compile(code, "<setup cell>", "exec"), {"get_ipython": lambda: shell})
+    shell.ns = {"get_ipython": lambda: shell}
+    exec(compile(code, "<setup cell>", "exec"), shell.ns)
     return shell
 
 

@@ -83,8 +83,9 @@ if COLAB and DRIVE_FOLDER.strip():
     home = os.path.join("/content/drive/MyDrive", DRIVE_FOLDER.strip())
     os.environ["FREQLEARN_CHECKPOINTS"] = os.path.join(home, "checkpoints")
     os.environ["FREQLEARN_DATA"] = os.path.join(home, "data")
+SPEC = "{spec}"
 if COLAB:
-    %pip install -q "{spec}"
+    %pip install -q "{{SPEC}}"
 """
 
 
