@@ -73,6 +73,59 @@ def test_the_width_check_sees_a_long_line(tmp_path):
         test_code_lines_fit_the_page(md)
 
 
+#: calls that may end a cell: they display a figure, a table or nothing
+_SHOWS = ("fl.notebook.", "claims.", "display(", "Markdown(", "plt.", "print(")
+#: methods that return None (``d.update(...)`` ends a cell without output)
+_NONE = ("update", "append", "extend", "clear")
+
+
+def raw_repr_cells(nb) -> list[tuple[int, str]]:
+    """Code cells whose last statement is a bare expression (a dict, a tuple, a name, a
+    comprehension): Jupyter would print its raw repr (``np.float64(…)``) under the cell."""
+    import ast
+
+    out = []
+    for i, c in enumerate(nb.cells):
+        if c.cell_type != "code":
+            continue
+        src = "\n".join("#" + ln[1:] if ln.startswith(("%", "!")) else ln
+                        for ln in c.source.splitlines())
+        try:
+            body = ast.parse(src).body
+        except SyntaxError:
+            continue
+        if not body or not isinstance(body[-1], ast.Expr):
+            continue
+        v = body[-1].value
+        if isinstance(v, ast.Constant) or (isinstance(v, ast.Call) and (any(
+                ast.get_source_segment(src, v.func).startswith(s.rstrip("("))
+                for s in _SHOWS) or (isinstance(v.func, ast.Attribute)
+                                     and v.func.attr in _NONE))):
+            continue
+        out.append((i, ast.get_source_segment(src, body[-1])[:60]))
+    return out
+
+
+@pytest.mark.parametrize("md", NOTEBOOKS, ids=IDS)
+def test_no_raw_reprs_under_cells(md: Path):
+    """Issue 25: intermediate numbers are shown as a small table (``fl.notebook.table``),
+    a glued number or nothing — never as the raw repr of a bare last expression."""
+    bad = raw_repr_cells(jupytext.read(md))
+    assert not bad, (f"{md.name}: cell(s) end in a bare expression, shown as a raw repr; "
+                     "wrap it in fl.notebook.table(...): " + "; ".join(
+                         f"cell {i}: {s}" for i, s in bad))
+
+
+def test_the_raw_repr_check_sees_a_bare_dict(tmp_path):
+    md = tmp_path / "nb.md"
+    md.write_text("---\njupytext:\n  text_representation:\n    extension: .md\n"
+                  "    format_name: myst\n---\n\n```{code-cell} ipython3\nx = 1\n"
+                  "{'x': x}\n```\n\n```{code-cell} ipython3\nfl.notebook.table({'x': 1})"
+                  "\n```\n")
+    with pytest.raises(AssertionError, match="cell 0"):
+        test_no_raw_reprs_under_cells(md)
+
+
 def nb_source(nb) -> str:
     return "\n".join(c.source for c in nb.cells if c.cell_type == "code")
 

@@ -192,3 +192,28 @@ def test_the_book_scan_sees_a_claim_without_censoring(tmp_path):
                   '    measured=th_.later_fraction(t, a, b, s), expected=0.75)\n```\n')
     with pytest.raises(AssertionError, match="without censored="):
         test_every_time_like_claim_of_a_page_names_its_censoring(md)
+
+
+def test_unresolved_at_this_scale_is_inconclusive_and_says_why():
+    """A row that a calibration shows the run is too small to decide (``unresolved=``) is
+    INCONCLUSIVE whatever its check gives, with its own reason (not the censoring one);
+    a non-finite value still FAILs; an empty reason is refused."""
+    from freqlearn.claims import Claims
+
+    c = Claims("t/unresolved", preset="quick")
+    r = c.at_least("R3", "N³ beats N² by LR ≥ 10", measured=25.0, expected=2.3,
+                   unresolved="the calibration gives 6 % power at N = 16–32")
+    assert r.verdict == "INCONCLUSIVE"
+    assert r.reason.startswith("not resolved at this scale: the calibration")
+    assert "never reached" not in r.reason
+    assert c.holds("R3", "other", value=False, unresolved="too few trials").verdict == \
+        "INCONCLUSIVE"
+    assert c.at_least("R3", "nan", measured=float("nan"), expected=1.0,
+                      unresolved="x").verdict == "FAIL"
+    with pytest.raises(ValueError, match="unresolved must be"):
+        c.at_least("R3", "empty", measured=1.0, expected=0.0, unresolved=" ")
+    rows = {r["claim"]: r for r in c.to_json()}
+    assert rows["other"]["unresolved"] == "too few trials"
+    c2 = Claims("t/u2", preset="quick")
+    c2.at_least("R3", "plain", measured=1.0, expected=0.0)
+    assert "unresolved" not in c2.to_json()[0]      # absent where a row names none

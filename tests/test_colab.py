@@ -18,17 +18,15 @@ import tomllib
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from freqlearn import booktools, presets
+from freqlearn import booktools, colabcheck, presets
 
 ROOT = Path(__file__).resolve().parents[1]
 URL = "https://github.com/someone/their-book"
 TAG = "v0.1.0"
 
-#: Colab's published versions (googlecolab/backend-info pip-freeze.gpu.txt, 2026-08-19;
-#: ../shared/notes/colab-publishing-ecosystem.md §5). tensorly is not preinstalled.
-COLAB = {"numpy": "2.1.3", "scipy": "1.16.3", "matplotlib": "3.10.0", "torch": "2.11.0",
-         "scikit-image": "0.25.2", "scikit-learn": "1.6.1", "ipywidgets": "7.7.1",
-         "tqdm": "4.67.3", "pillow": "11.3.0", "threadpoolctl": "3.6.0"}
+#: Colab's published versions, from their one home, tests/colab-versions.txt
+#: (googlecolab/backend-info pip-freeze.txt, 2026-08-19). tensorly is not preinstalled.
+COLAB = colabcheck.colab_versions(ROOT / "tests" / "colab-versions.txt")
 
 
 def _deps() -> dict[str, Requirement]:
@@ -224,6 +222,8 @@ _NOT_NEEDED = {
     "submitit": "freqlearn.sweep on SLURM ([cluster] extra, imported on use)",
     "distributed": "freqlearn.sweep on Dask ([cluster] extra, imported on use)",
     "google": "Colab's own module, imported by the setup cell on Colab only",
+    "nbclient": "colabcheck only (book maintenance; jupyter-book brings it)",
+    "jupyter_client": "colabcheck only", "packaging": "colabcheck only",
 }
 
 
@@ -262,8 +262,12 @@ def test_dependencies_have_lower_bounds_only_unless_a_comment_says_why():
 def test_colabs_own_versions_satisfy_the_dependencies():
     """Installing on Colab adds tensorly and freqlearn and replaces nothing."""
     deps = _deps()
-    for name, version in COLAB.items():
-        assert Version(version) in deps[name].specifier, (name, version, deps[name])
+    assert {"numpy", "torch", "ipywidgets", "scipy", "matplotlib"} <= set(COLAB)
+    assert COLAB["ipywidgets"] == "7.7.1" and COLAB["torch"] == "2.11.0"
+    for name, req in deps.items():
+        if name in COLAB:
+            assert Version(COLAB[name]) in req.specifier, (name, COLAB[name], req)
+    assert sorted(set(deps) - set(COLAB)) == ["tensorly"]   # the one package added
 
 
 def test_the_lock_still_pins_ci_exactly():

@@ -118,6 +118,28 @@ def test_trained_linear_cnn_reaches_ridge_and_basis_loss_is_data_loss():
     assert info["loss"] == pytest.approx(direct, rel=1e-9)
 
 
+def test_fit_linear_cnn_via_fft_is_the_basis_objective():
+    """``via_fft=True`` reads Wᵀ off the weights (Lemma 4.3): the same objective, so the
+    same fit up to rounding (two layers: no spurious minima), and the same Wᵀ as the basis
+    images pushed through a deeper net."""
+    g, x, y, S, B = _planted(4, 300, 2)
+    a, ia = E.fit_linear_cnn(x, y, 2, 0.05, width=2, max_iter=60,
+                             generator=torch.Generator().manual_seed(7))
+    b, ib = E.fit_linear_cnn(x, y, 2, 0.05, width=2, max_iter=60, via_fft=True,
+                             generator=torch.Generator().manual_seed(7))
+    va = fl.nets.dft.effective_predictor(a.weights()).detach()
+    vb = fl.nets.dft.effective_predictor(b.weights()).detach()
+    assert ia["loss"] == pytest.approx(ib["loss"], rel=1e-6)
+    assert (va - vb).abs().max() < 1e-4 * va.abs().max()
+    b, _ = E.fit_linear_cnn(x, y, 3, 0.05, width=2, max_iter=5, via_fft=True,
+                            generator=torch.Generator().manual_seed(7))
+    basis = torch.eye(16, dtype=torch.float64).reshape(16, 1, 4, 4)
+    with torch.no_grad():
+        v = fl.nets.dft.effective_predictor(b.weights())
+        wt = torch.fft.ifft2(v, norm="ortho").real.reshape(len(v), 16).T
+        assert (wt - b(basis)).abs().max() < 1e-12
+
+
 def test_convactually_fft_equals_conv2d_and_shapes():
     torch.manual_seed(0)
     m = G.ConvActually(2, width=3, size=6, in_channels=3, n_classes=5)

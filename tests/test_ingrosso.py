@@ -364,3 +364,24 @@ def test_committee_random_readout_and_finite_data_init():
                       trials=1, n_test=4, generator=torch.Generator().manual_seed(0),
                       init="authors", n_record=2)
     assert np.allclose(r["b"][0, 0], [1, 1, -1, -1])            # ±1 halves, untouched at lr 0
+
+
+def test_gradient_flow_converged_stops_and_matches_the_fixed_step_flow():
+    """The stopping criterion: the same Euler map as gradient_flow, stopped when every
+    trajectory's relative step and late IPR change are below tolerance; a cap reports
+    non-convergence instead."""
+    rng = np.random.default_rng(3)
+    D = 8
+    X = [torch.tensor(rng.standard_normal((400, D))) for _ in range(2)]
+    w0 = torch.tensor(rng.standard_normal((2, D))) / np.sqrt(D)
+    w, info = th.gradient_flow_converged(X, w0, lr=0.1, tol_step=1e-5, tol_ipr=1e-3,
+                                         max_steps=20_000, check_every=50, cumulant=False)
+    assert info["converged"] and info["steps"] % 50 == 0 and info["steps"] >= 250
+    assert (info["rel_step"] < 1e-5).all() and (info["ipr_change"] < 1e-3).all()
+    ref, _ = th.gradient_flow(X, w0, info["steps"], lr=0.1, cumulant=False)
+    assert torch.allclose(w, ref, rtol=1e-10, atol=1e-12)
+    _, capped = th.gradient_flow_converged(X, w0, lr=0.05, tol_step=1e-12, tol_ipr=1e-12,
+                                           max_steps=120, check_every=50, cumulant=False)
+    assert not capped["converged"] and capped["steps"] == 120
+    with pytest.raises(ValueError, match="max_steps"):
+        th.gradient_flow_converged(X, w0, max_steps=0)

@@ -10,6 +10,7 @@ import torch
 from freqlearn.data.nlgp import NLGP
 from freqlearn.experiments import ingrosso as ex
 from freqlearn.nets import committee as cm
+from freqlearn.theory import ingrosso as th
 
 # small tori clip the latent spectrum and warn (tested in test_ingrosso.py)
 pytestmark = pytest.mark.filterwarnings("ignore:NLGP.*positive semidefinite")
@@ -116,11 +117,13 @@ def test_paper_code_paths_dry_run():
                              trials=1, n_test=20, generator=_gen(), n_record=2,
                              checkpoint=False)
     assert not r["stored"] and r["P"] == 40_000_000 and r["W"].shape == (2, 1, 200, 20, 20)
-    # Fig. 2C-E at the paper preset: D = 100, K = 301, batch 1000 (α reduced: 10⁵ is 8 GB)
-    f = ex.finite_data(L=100, xis=(10**0.5, 20**0.5), g=3.0, K=301, alpha=20, lr=50.0,
-                       batch=1000, steps=3, trials=1, n_test=20, generator=_gen(),
-                       n_record=2, checkpoint=False)
-    assert f["W_final"].shape == (1, 301, 100)
+    # Fig. 2C-E at the paper preset: D = 100, K = 301, batch 1000, 3 nets from the authors'
+    # start and step, single precision (α reduced: 10⁵ is 12 GB)
+    f = ex.finite_data(L=100, xis=(10**0.5, 20**0.5), g=3.0, K=301, alpha=20,
+                       lr=ex.authors_lr(0.05, 301, 100, 1000), batch=1000, steps=3, trials=3,
+                       n_test=20, generator=_gen(), n_record=2, checkpoint=False,
+                       init="authors", dtype=torch.float32)
+    assert f["W_final"].shape == (3, 301, 100) and f["X"].dtype == torch.float32
     net = cm.train_cnn(100, 59, f["X"][0], f["Y"][0], 3, lr=2.0, batch=50, channels=4,
                        generator=_gen(), checkpoint=False)
     assert cm.filters(net).shape == (4, 59)
@@ -167,3 +170,32 @@ def test_finite_nlgp_vs_gp_resumes_from_its_checkpoint(tmp_path, monkeypatch, al
     assert 0 < counts[0] <= 77 and counts[-1] == 199  # resumed, not restarted
     for k in ("W", "b", "ipr", "acc"):
         np.testing.assert_array_equal(out[k], ref[k])
+
+
+def test_tiling_statistics_tell_a_diagonal_from_piles_and_noise():
+    """Coverage and the sorted diagonal (Fig. 2C): evenly spread bumps pass, bumps piled on
+    two positions and unlocalised weights do not; the coverage null only moves fields."""
+    D, n = 64, 32
+    x = np.arange(D)
+
+    def bumps(centres):
+        d = (x[None, :] - np.asarray(centres)[:, None] + D / 2) % D - D / 2
+        return np.exp(-0.5 * (d / 1.5) ** 2)
+
+    even = bumps(np.arange(n) * D / n)
+    piled = bumps(np.r_[np.full(n // 2, 10.0), np.full(n // 2, 40.0)])
+    noise = np.random.default_rng(0).standard_normal((n, D))
+    assert th.field_coverage(even) == 1.0
+    assert th.field_coverage(piled) < 0.2
+    assert th.diagonal_fraction(even, D / 10) > 0.99
+    assert th.diagonal_fraction(piled, D / 10) < 0.6
+    assert th.diagonal_fraction(noise, D / 10) < 0.35
+    # the same diagonal whatever the ring's origin
+    assert th.diagonal_fraction(np.roll(even, 7, 1), D / 10) > 0.99
+    cov0 = th.field_coverage_null(even, np.random.default_rng(1), draws=200)
+    assert cov0.shape == (200,) and 0.5 < cov0.mean() < 1.0
+    # the mean-CV null: a lattice is far below it, random sets are not
+    cv0 = th.mean_gap_cv_null([n, n, n], D, np.random.default_rng(2), draws=500)
+    assert abs(cv0.mean() - 0.97) < 0.05 and cv0.std() < 0.1
+    with pytest.raises(ValueError, match="count"):
+        th.mean_gap_cv_null([1, 5], D, np.random.default_rng(0))

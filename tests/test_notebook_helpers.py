@@ -36,9 +36,9 @@ def test_glue_returns_value_and_formats(monkeypatch):
     seen = {}
     monkeypatch.setattr(notebook, "_myst_glue",
                         lambda: (lambda name, v, display=False: seen.__setitem__(name, v)))
-    assert notebook.glue("x", 0.123456, fmt=".3g") == 0.123456
+    assert notebook.glue("x", 0.123456, fmt=".3g") is None
     assert repr(seen["x"]) == "0.123"  # glued as text, shown without quotes
-    assert notebook.glue("y", 7) == 7 and seen["y"] == 7
+    assert notebook.glue("y", 7) is None and seen["y"] == 7
     fig = plt.figure()
     notebook.figure(fig, "fig-a", "A caption.")
     assert seen["fig-a"] is fig and repr(seen["fig-a-caption"]) == "A caption."
@@ -107,10 +107,34 @@ def test_glue_without_myst_nb_shows_name_and_value_in_a_notebook(monkeypatch):
     monkeypatch.setattr(nbk, "_myst_glue", lambda: None)
     monkeypatch.setattr(IPython.display, "display", lambda x: shown.append(x))
     monkeypatch.setattr(nbk, "_in_ipython", lambda: False)
-    assert nbk.glue("p3-ratio", 1.41421, fmt=".3f") == 1.41421
+    assert nbk.glue("p3-ratio", 1.41421, fmt=".3f") is None
     assert shown == []  # a plain script prints nothing
     monkeypatch.setattr(nbk, "_in_ipython", lambda: True)
     nbk.glue("p3-ratio", 1.41421, fmt=".3f")
     assert shown[-1].data == "`p3-ratio` = 1.414"
     nbk.glue("p3-text", "a b", display=True)
     assert repr(shown[-1]) == "a b"
+
+
+def test_table_shows_numbers_not_reprs():
+    """``fl.notebook.table``: a cell's intermediate numbers as a small table (issue 25:
+    no raw reprs such as ``np.float64(…)`` under a cell)."""
+    import numpy as np
+    import torch
+
+    t = notebook.table({"unitary": np.float64(3.552713678825696e-15), "n": np.int64(8),
+                        "v": np.array([1.23456, 2.0]), "t": torch.tensor(0.5)})
+    text, html = repr(t), t._repr_html_()
+    assert "np." not in text and "array(" not in text and "tensor(" not in text
+    assert "3.55e-15" in text and "[1.23, 2]" in text and "0.5" in text
+    assert html.startswith('<table class="freqlearn-table">') and "<td>8</td>" in html
+    rows = notebook.table({"a": {"x": 1, "y": 2.5}, "b": {"x": 3}})
+    assert rows.head == ["", "x", "y"] and rows.rows == [["a", "1", "2.5"], ["b", "3", ""]]
+    named = notebook.table([("k", 1.0, 0.57)], ["net", "acc", "paper"], digits=2)
+    assert named.head == ["net", "acc", "paper"] and named.rows == [["k", "1", "0.57"]]
+    assert "<th>net</th>" in named._repr_html_()
+    assert notebook.table((1, 2.0)).rows == [["1", "2"]]
+    with pytest.raises(ValueError, match="2 names for 3 columns"):
+        notebook.table([(1, 2, 3)], ["a", "b"])
+    assert "&lt;b&gt;" in notebook.table({"<b>": 1})._repr_html_()   # escaped
+    assert repr(notebook.table([])) == "(empty)" and notebook.table({})._repr_html_()

@@ -24,6 +24,30 @@ def test_cnn_gradients_match_autograd():
     assert (dk + k.grad).abs().max() < 1e-12 and (dW + W.grad).abs().max() < 1e-12
 
 
+def test_train_twolayer_shared_hidden_is_bitwise_the_two_pass_update():
+    """train_twolayer computes the hidden layer once per update for the plain nets; a
+    subclass takes the old predict-then-grads path: the same numbers, bit for bit."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(30, 2, 5, 5)), np.eye(3)[rng.integers(0, 3, 30)]
+    makers = (lambda g: P.LinearCNN.random(2, 2, 5, 3, 1e-2, g),
+              lambda g: P.LinearFCNN.random(2, 50, 3, 50, 1e-2, g))
+    for make in makers:
+        out = []
+        for sub in (False, True):
+            g = torch.Generator().manual_seed(1)
+            net = make(g)
+            if sub:
+                net = type("Sub", (type(net),), {})(**net.__dict__)
+            r = P.train_twolayer(net, X, Y, lr=0.05, budget=90, mode="epoch", generator=g,
+                                 checkpoint=False, steps=[0, 45, 90])
+            out.append((r.history["loss"], r.history["A"]))
+        assert np.array_equal(out[0][0], out[1][0]) and np.array_equal(out[0][1], out[1][1])
+        # the last record (A and loss share one prediction) is the final net's train loss
+        yh = net.predict(torch.as_tensor(X)[None]).numpy()
+        direct = (((Y[None] - yh) ** 2).sum(-1) / 3).mean(-1)
+        assert np.allclose(out[1][0][-1], direct, rtol=1e-12, atol=0)
+
+
 def test_cnn_prediction_equals_dbc_matrix():
     n = 6
     rng = np.random.default_rng(1)

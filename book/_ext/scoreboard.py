@@ -48,6 +48,55 @@ class results_placeholder(nodes.General, nodes.Element):
     pass
 
 
+class claim_placeholder(nodes.Inline, nodes.TextElement):
+    pass
+
+
+def claim_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``{claim}`[paper] [FIELD] NOTEBOOK: NAME``: a number quoted in prose, from this
+    build's claims or the notebook's recorded paper run (``†`` when its code changed since),
+    resolved when the page is written (:func:`freqlearn.claims.glance.quote`)."""
+    node = claim_placeholder(rawtext, "")
+    node["spec"] = text
+    return [node], []
+
+
+class paper_runs_placeholder(nodes.General, nodes.Element):
+    pass
+
+
+class PaperRunsDirective(SphinxDirective):
+    """``{paper-runs} CHAPTER``: the chapter's recorded paper-preset runs (date, machine,
+    wall time, verdicts and every claim that is not a PASS, with its value), from
+    ``records/paper`` (:func:`freqlearn.claims.glance.paper_runs_rows`)."""
+
+    required_arguments = 1
+    has_content = False
+
+    def run(self):
+        node = paper_runs_placeholder("")
+        node["chapter"] = self.arguments[0]
+        return [node]
+
+
+class figure_map_placeholder(nodes.General, nodes.Element):
+    pass
+
+
+class FigureMapDirective(SphinxDirective):
+    """``{figure-map} CHAPTER``: paper figure or equation → what the paper prints → the
+    book's page → our value, from ``book/_ext/figure-map.json`` and the claims
+    (:func:`freqlearn.claims.glance.figure_map_rows`)."""
+
+    required_arguments = 1
+    has_content = False
+
+    def run(self):
+        node = figure_map_placeholder("")
+        node["chapter"] = self.arguments[0]
+        return [node]
+
+
 class ResultsDirective(SphinxDirective):
     """``{results}``: the results at a glance, one row per chapter
     (:mod:`freqlearn.claims.glance`), from this build's claims and the committed records."""
@@ -213,11 +262,85 @@ def _resolve_results(app, doctree, docname):
         node.replace_self([table])
 
 
+def _resolve_quotes(app, doctree, docname):  # noqa: C901 (one pass over both)
+    from freqlearn import claims as fc
+    from freqlearn.claims import glance
+
+    quotes = list(doctree.findall(claim_placeholder))
+    runs = list(doctree.findall(paper_runs_placeholder))
+    maps = list(doctree.findall(figure_map_placeholder))
+    if not quotes and not runs and not maps:
+        return
+    root = Path(app.srcdir)
+    build = fc.load_all(_claims_dir(app))
+    paper = fc.load_paper_records(root / "records" / "paper")
+    code_sha = {}
+    for nb in paper:
+        src = root / "book" / f"{nb}.md"
+        if src.exists():
+            code_sha[nb] = fc.code_sha256(src.read_text())
+    for node in maps:
+        chapter = node["chapter"]
+        entries = glance.figure_map(root).get(chapter)
+        if not entries:
+            logger.warning(f"figure-map: no entries for {chapter!r} in "
+                           "book/_ext/figure-map.json", location=node)
+            node.replace_self([])
+            continue
+        try:
+            res = glance.figure_map_rows(entries, build, paper, code_sha=code_sha)
+        except KeyError as e:
+            logger.warning(str(e.args[0]), location=node)
+            node.replace_self([])
+            continue
+        table = _table(["paper", "the paper prints", "page", "what", "ours"],
+                       [[r[0], r[1], "", r[3], r[4]] for r in res], [10, 22, 10, 22, 36])
+        body = next(iter(table.findall(nodes.tbody)))
+        for row, r in zip(body.children, res, strict=True):
+            uri = app.builder.get_relative_uri(docname, f"book/{chapter}/{r[2]}")
+            para = row.children[2].children[0]
+            para += nodes.reference("", r[2], refuri=uri, internal=True)
+        note = nodes.paragraph(text=(
+            "Ours: this build's values (preset in the scoreboard's headline) or, marked "
+            "paper, the recorded paper-preset run († its code changed since); ± is one "
+            "standard error over trials."))
+        node.replace_self([table, note])
+    for node in runs:
+        res = glance.paper_runs_rows(paper, node["chapter"], code_sha=code_sha)
+        if not res:
+            node.replace_self(nodes.paragraph(
+                text="No notebook of this chapter has a recorded paper-preset run."))
+            continue
+        table = _table(["notebook", "recorded", "machine", "wall time", "verdicts",
+                        "not a PASS"],
+                       [["", r["date"] + (" †" if r["stale"] else ""), r["machine"],
+                         r["wall"], r["verdicts"], "; ".join(r["notable"]) or "—"]
+                        for r in res], [12, 9, 14, 9, 12, 44])
+        body = next(iter(table.findall(nodes.tbody)))
+        for row, r in zip(body.children, res, strict=True):
+            uri = app.builder.get_relative_uri(docname, f"book/{r['notebook']}")
+            para = row.children[0].children[0]
+            para += nodes.reference("", r["notebook"].split("/")[-1], refuri=uri,
+                                    internal=True)
+        note = nodes.paragraph(text=(
+            "From records/paper (make record-paper NB=…); † the notebook's code changed "
+            "since its record, so the record may not describe the page as it is now."))
+        node.replace_self([table, note])
+    for node in quotes:
+        try:
+            text = glance.quote(node["spec"], build, paper, code_sha=code_sha)
+        except KeyError as e:
+            logger.warning(str(e.args[0]), location=node)
+            text = "??"
+        node.replace_self(nodes.inline(text, text, classes=["claim-quote"]))
+
+
 def _resolve(app, doctree, docname):
     from freqlearn import claims as fc
     from freqlearn import store
 
     _resolve_results(app, doctree, docname)
+    _resolve_quotes(app, doctree, docname)
     for node in doctree.findall(scoreboard_placeholder):
         root = Path(app.srcdir)
         outdir = Path(app.outdir).parent  # _build
@@ -286,7 +409,9 @@ def _resolve(app, doctree, docname):
 
 
 def _always_outdated(app, env, added, changed, removed):
-    return [d for d in env.found_docs if d.endswith("scoreboard") or d.endswith("intro")]
+    # the intro, the scoreboard and the chapter indexes quote this build's claims
+    return [d for d in env.found_docs
+            if d.endswith(("scoreboard", "intro", "/index"))]
 
 
 def setup(app):
@@ -294,6 +419,12 @@ def setup(app):
     app.add_directive("scoreboard", ScoreboardDirective)
     app.add_node(results_placeholder)
     app.add_directive("results", ResultsDirective)
+    app.add_node(claim_placeholder)
+    app.add_node(paper_runs_placeholder)
+    app.add_directive("paper-runs", PaperRunsDirective)
+    app.add_node(figure_map_placeholder)
+    app.add_directive("figure-map", FigureMapDirective)
+    app.add_role("claim", claim_role)
     app.connect("doctree-resolved", _resolve)
     app.connect("env-get-outdated", _always_outdated)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

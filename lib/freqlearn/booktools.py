@@ -30,9 +30,7 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -728,31 +726,14 @@ def set_repo(url: str, root: Path | None = None, tag: str | None = None) -> list
 
 
 def screenshots(outdir: str | Path, root: Path | None = None) -> list[Path]:
-    """Screenshot the built intro, toolkit, scoreboard and two chapter pages (headless Chromium)."""
-    root = root or _root()
-    html = root / "_build" / "html"
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    pages = {"intro": "book/intro.html", "toolkit": "book/toolkit/fourier.html",
-             "spectra": "book/toolkit/spectra.html", "scoreboard": "book/scoreboard.html",
-             "pinson-cosines": "book/pinson2023/cosines.html",
-             "ingrosso-localisation": "book/ingrosso-goldt2022/localisation.html"}
-    shots = []
-    for name, rel in pages.items():
-        page = html / rel
-        if not page.exists():
-            raise FileNotFoundError(f"{page} is missing: build the book first (make book)")
-        png = outdir / f"{name}.png"
-        with tempfile.TemporaryDirectory() as profile:
-            subprocess.run(
-                ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
-                 "--virtual-time-budget=8000", "--window-size=1280,1600",
-                 f"--screenshot={png}", page.as_uri()],
-                check=True, capture_output=True, timeout=120)
-        shots.append(png)
-        print(f"{name}: {png}")
+    """Screenshot the built intro, toolkit, scoreboard and two chapter pages (headless
+    Chromium; :func:`freqlearn.htmlcheck.screenshots`, which ``make check-html`` runs with
+    its assertions)."""
+    from freqlearn import htmlcheck
+
+    shots = htmlcheck.screenshots((root or _root()) / "_build" / "html", outdir)
+    for png in shots:
+        print(png)
     return shots
 
 

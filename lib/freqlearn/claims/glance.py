@@ -142,3 +142,145 @@ def update_readme(root: Path, check: bool = False) -> bool:
     if not check:
         store.write_text(p, new)
     return False
+
+
+# ---- numbers quoted in prose ------------------------------------------------------------
+#: what ``quote`` can give of a claim
+FIELDS = ("value", "null", "explanation", "verdict", "expected")
+
+
+def _num(v, digits: int) -> str:
+    if isinstance(v, float):
+        return f"{v:.{digits}g}"
+    return "—" if v is None else str(v)
+
+
+def quote(spec: str, build: list[dict], paper: dict, *, code_sha: dict | None = None,
+          digits: int = 3) -> str:
+    """The text of one number quoted in the prose of a page (the ``{claim}`` role), taken
+    from the claims, never typed.
+
+    ``spec`` is ``"[paper] [FIELD] NOTEBOOK: NAME"``: NAME is the claim's whole text, or a
+    part of it that matches exactly one claim of NOTEBOOK (``pinson2023/shapes``); FIELD is one of
+    :data:`FIELDS` (default ``value``: the measured value, ``± se`` when it has one);
+    ``paper`` takes the claim from the notebook's recorded paper-preset run (``paper``, as
+    :func:`load_paper_records` gives) instead of this build's claims (``build``), and marks
+    it ``†`` when the notebook's code changed since that record (``code_sha``: notebook →
+    current code sha256), as the scoreboard does. Raises ``KeyError`` with a message that
+    names what is missing or ambiguous (the build then fails on the warning).
+    """
+    head, sep, name = spec.partition(":")
+    words = head.split()
+    if not sep or not words or not name.strip():
+        raise KeyError(f"{{claim}}`{spec}`: expected '[paper] [FIELD] NOTEBOOK: NAME'")
+    nb, flags = words[-1], words[:-1]
+    rec = "paper" in flags
+    field = next((f for f in flags if f in FIELDS), "value")
+    bad = [f for f in flags if f not in FIELDS and f != "paper"]
+    if bad:
+        raise KeyError(f"{{claim}}`{spec}`: unknown flag(s) {bad}; use paper and one of "
+                       f"{', '.join(FIELDS)}")
+    if rec:
+        if nb not in paper:
+            raise KeyError(f"{{claim}}`{spec}`: {nb} has no recorded paper-preset run")
+        rows = [_normalise(r) for r in paper[nb]["claims"]]
+    else:
+        rows = [_normalise(r) for r in build if r["notebook"] == nb]
+        if not rows:
+            raise KeyError(f"{{claim}}`{spec}`: this build has no claims of {nb}")
+    name = name.strip()
+    hits = ([r for r in rows if r["claim"] == name]
+            or [r for r in rows if name in r["claim"]])
+    if len(hits) != 1:
+        raise KeyError(f"{{claim}}`{spec}`: {len(hits)} claims of {nb} contain {name!r}"
+                       + (f": {[r['claim'] for r in hits]}" if hits else ""))
+    r = hits[0]
+    if field == "verdict":
+        text = r["verdict"]
+    elif field == "expected":
+        text = _num(r.get("expected"), digits)
+    elif field in ("null", "explanation"):
+        n = r.get(field)
+        if not n:
+            raise KeyError(f"{{claim}}`{spec}`: the claim has no {field}")
+        text = _num(n.get("value"), digits) + (
+            f" ± {_num(n['se'], 2)}" if n.get("se") is not None else "")
+    else:
+        u = r.get("uncertainty") or {}
+        text = _num(r.get("measured"), digits) + (
+            f" ± {_num(u['se'], 2)}" if u.get("se") is not None else "")
+    if rec:
+        prov = paper[nb].get("provenance", {})
+        now = (code_sha or {}).get(nb)
+        if prov.get("code_sha256") and now and prov["code_sha256"] != now:
+            text += " †"
+    return text
+
+
+def paper_runs_rows(paper: dict, chapter: str, *, code_sha: dict | None = None,
+                    digits: int = 3) -> list[dict]:
+    """The recorded paper-preset runs of one chapter (the ``{paper-runs}`` directive), from
+    ``records/paper`` (``paper``, as :func:`load_paper_records` gives): one dict per
+    notebook with ``notebook``, ``date``, ``machine`` (with the device), ``wall`` (and what
+    was restored from checkpoints), ``verdicts`` (counts) and ``notable`` (each claim that
+    is not a PASS: its verdict, text and value against its null or explanation), ``stale``
+    (the notebook's code changed since: ``†``)."""
+    out = []
+    for nb in sorted(n for n in paper if n.split("/")[0] == chapter):
+        prov = paper[nb].get("provenance", {})
+        rows = [_normalise(r) for r in paper[nb]["claims"]]
+        wall = prov.get("wall_s")
+        walls = "—" if wall is None else f"{wall:.0f} s"
+        if prov.get("reused"):
+            walls += f" (restored {len(prov['reused'])} checkpoint(s); not a run time)"
+        notable = []
+        for r in rows:
+            if r["verdict"] == "PASS":
+                continue
+            u = r.get("uncertainty") or {}
+            v = _num(r.get("measured"), digits) + (
+                f" ± {_num(u['se'], 2)}" if u.get("se") is not None else "")
+            for field in ("null", "explanation"):
+                n = r.get(field)
+                if n:
+                    v += f" against {_num(n.get('value'), digits)} ({n.get('what')})"
+                    break
+            notable.append(f"{r['verdict']}: {r['claim']}: {v}")
+        now = (code_sha or {}).get(nb)
+        out.append({
+            "notebook": nb, "date": str(prov.get("date", "—"))[:10],
+            "machine": f"{prov.get('machine', '—')}, {prov.get('device', '—')}",
+            "wall": walls, "verdicts": _counts(r["verdict"] for r in rows),
+            "notable": notable,
+            "stale": bool(prov.get("code_sha256") and now and prov["code_sha256"] != now)})
+    return out
+
+
+def figure_map(root: Path) -> dict[str, list[dict]]:
+    """``book/_ext/figure-map.json``: per chapter, the paper's figures and equations with
+    the values the paper prints and the claims of the book that measure them: a list of
+    ``{"paper", "printed", "page", "what", "ours": [[label, quote spec], ...]}``."""
+    p = Path(root) / "book" / "_ext" / "figure-map.json"
+    fix = "Restore it from git: git checkout -- book/_ext/figure-map.json"
+    obj = store.read_json(p, fix=fix)
+    keys = {"paper", "printed", "page", "what", "ours"}
+    if not isinstance(obj, dict) or not all(
+            isinstance(v, list) and all(isinstance(e, dict) and keys <= set(e) for e in v)
+            for v in obj.values()):
+        raise store.StoreCorrupt(p, f"expected {{chapter: [{{{', '.join(sorted(keys))}}}]}}",
+                                 fix)
+    return obj
+
+
+def figure_map_rows(entries: list[dict], build: list[dict], paper: dict, *,
+                    code_sha: dict | None = None) -> list[list[str]]:
+    """The rows of one chapter's figure map: paper figure or equation, what the paper
+    prints, the book's page, and ours (each quoted claim with :func:`quote`)."""
+    rows = []
+    for e in entries:
+        ours = "; ".join(
+            f"{label} {quote(spec, build, paper, code_sha=code_sha)}"
+            + (" (paper run)" if spec.split()[0] == "paper" else "")
+            for label, spec in e["ours"]) or "—"
+        rows.append([e["paper"], e["printed"], e["page"], e["what"], ours])
+    return rows

@@ -10,7 +10,9 @@ A claim's verdict is one of four outcomes:
   cannot separate the paper's mechanism from it. Also every row whose comparison rests on
   a **censored** time, mode or threshold (one never reached within the run's budget:
   ``censored="..."``), whatever its check gives: what was never reached is never
-  "later", "faster" or "slower". Never a ``PASS``, not a failure either;
+  "later", "faster" or "slower"; and every row whose run is shown, by a calibration, to be
+  too small to decide it (``unresolved="..."``: e.g. a fit that cannot tell N² from N³ over
+  the range run). Never a ``PASS``, not a failure either;
 - ``DIFFERS``      — it does not meet the expectation (or does not beat its null), and the
   notebook declared this a known discrepancy with a reason (a finding of the reproduction,
   discussed in the chapter index);
@@ -300,6 +302,7 @@ class Claim:
     drift: str | None = None
     explanation: dict | None = None
     censored: str | None = None
+    unresolved: str | None = None
 
     def row(self) -> list[str]:
         m = _fmt(self.measured)
@@ -402,7 +405,7 @@ class Claims:
     # -- recording ----------------------------------------------------------------------
     def _add(self, id, claim, *, check, measured, expected, ok, tolerance, tol_scale,
              finite, kind, data, null, null_ok, drift_rtol, expected_json=None,
-             explanation=None, censored=None):
+             explanation=None, censored=None, unresolved=None):
         """Record one row. The verdict: ``FAIL`` when anything is non-finite; else
         ``INCONCLUSIVE`` when the comparison rests on a censored quantity; else
         ``DIFFERS``/``FAIL`` when the own check fails or the null is not beaten; else
@@ -434,15 +437,21 @@ class Claims:
         if censored is not None and (not isinstance(censored, str) or not censored.strip()):
             raise ValueError(f"censored must be None or a non-empty description of what was "
                              f"never reached (claim {id} {claim!r}); got {censored!r}")
+        if unresolved is not None and (not isinstance(unresolved, str)
+                                       or not unresolved.strip()):
+            raise ValueError(f"unresolved must be None or a non-empty description of why the "
+                             f"run cannot decide (claim {id} {claim!r}); got {unresolved!r}")
         if not finite or not expl_finite:
             verdict = "FAIL"
             reason = ("non-finite measurement" if not finite
                       else f"non-finite value of the explanation {explanation.what}") + (
                 " (a declared known discrepancy does not cover it)" if known else "")
-        elif censored:
+        elif censored or unresolved:
             verdict = "INCONCLUSIVE"
-            reason = (f"censored: {censored}; what is never reached within the run is never "
-                      "later, faster or slower") + (
+            reason = "; ".join(
+                [f"censored: {censored}; what is never reached within the run is never "
+                 "later, faster or slower"] * bool(censored)
+                + [f"not resolved at this scale: {unresolved}"] * bool(unresolved)) + (
                 f"; declared a known discrepancy: {known}" if known else "")
         elif ok and null_ok and expl_ok:
             verdict = "PASS"
@@ -471,7 +480,8 @@ class Claims:
                     scale=scale, seed=self.seed, status=_status(kind, data, scale),
                     tol_scale=_num(tol_scale) if math.isfinite(tol_scale) else 0.0,
                     uncertainty=measured.to_dict() if isinstance(measured, Stat) else None,
-                    null=nrec, drift_rtol=drift_rtol, explanation=erec, censored=censored)
+                    null=nrec, drift_rtol=drift_rtol, explanation=erec, censored=censored,
+                    unresolved=unresolved)
         self.rows.append(row)
         return row
 
@@ -531,7 +541,8 @@ class Claims:
         return diff >= margin and (diff > 0 or not strict)
 
     def close(self, id, claim, *, measured, expected, rtol=None, atol=None, drift_rtol=None,
-              kind="result", data=None, null=None, explanation=None, censored=None):
+              kind="result", data=None, null=None, explanation=None, censored=None,
+              unresolved=None):
         """PASS when ``|mean(measured) − expected| ≤ atol + rtol·|expected|`` (give one or both).
 
         A :class:`Stat`'s standard error is recorded, not used (it never widens the
@@ -556,10 +567,10 @@ class Claims:
                          tolerance=f"|Δ| ≤ {tol}", tol_scale=scale, finite=finite, kind=kind,
                          data=data, null=null, null_ok=self._beats("close", m, null, e),
                          drift_rtol=self._drift_rtol(drift_rtol), explanation=explanation,
-                         censored=censored)
+                         censored=censored, unresolved=unresolved)
 
     def _bound(self, check, id, claim, measured, expected, drift_rtol, kind, data, null,
-               explanation, censored=None):
+               explanation, censored=None, unresolved=None):
         where = f"claim {id} {claim!r}"
         m = _measure(measured, "measured", where)
         b = _real(expected, "expected", where)
@@ -574,22 +585,22 @@ class Claims:
                          tol_scale=abs(b), finite=finite, kind=kind, data=data, null=null,
                          null_ok=self._beats(check, m, null),
                          drift_rtol=self._drift_rtol(drift_rtol), explanation=explanation,
-                         censored=censored)
+                         censored=censored, unresolved=unresolved)
 
     def at_most(self, id, claim, *, measured, expected, drift_rtol=None, kind="result",
-                data=None, null=None, explanation=None, censored=None):
+                data=None, null=None, explanation=None, censored=None, unresolved=None):
         """PASS when ``measured ≤ expected`` (the bound); for a Stat, ``mean + z·se ≤ bound``."""
         return self._bound("at_most", id, claim, measured, expected, drift_rtol, kind, data,
-                           null, explanation, censored)
+                           null, explanation, censored, unresolved)
 
     def at_least(self, id, claim, *, measured, expected, drift_rtol=None, kind="result",
-                 data=None, null=None, explanation=None, censored=None):
+                 data=None, null=None, explanation=None, censored=None, unresolved=None):
         """PASS when ``measured ≥ expected`` (the bound); for a Stat, ``mean − z·se ≥ bound``."""
         return self._bound("at_least", id, claim, measured, expected, drift_rtol, kind, data,
-                           null, explanation, censored)
+                           null, explanation, censored, unresolved)
 
     def between(self, id, claim, *, measured, low, high, drift_rtol=None, kind="result",
-                data=None, null=None, explanation=None, censored=None):
+                data=None, null=None, explanation=None, censored=None, unresolved=None):
         """PASS when ``low ≤ measured ≤ high`` (a Stat's whole ``mean ± z·se`` inside).
 
         ``expected`` is recorded as ``"[low, high]"``. A ``null`` or ``explanation`` needs
@@ -612,10 +623,10 @@ class Claims:
                          null_ok=self._beats("between", m, null),
                          drift_rtol=self._drift_rtol(drift_rtol),
                          expected_json=f"[{lo:g}, {hi:g}]", explanation=explanation,
-                         censored=censored)
+                         censored=censored, unresolved=unresolved)
 
     def holds(self, id, claim, *, value: bool, measured=None, kind="result", data=None,
-              null=None, explanation=None, censored=None):
+              null=None, explanation=None, censored=None, unresolved=None):
         """PASS when the boolean ``value`` is true (a qualitative claim, e.g. an ordering).
 
         ``measured`` may carry a number (or a Stat) that explains it — recorded and
@@ -647,7 +658,8 @@ class Claims:
         return self._add(id, claim, check="holds", measured=m, expected=True,
                          ok=finite and bool(value), tolerance="must hold", tol_scale=0.0,
                          finite=finite, kind=kind, data=data, null=null, null_ok=beats,
-                         drift_rtol=None, explanation=explanation, censored=censored)
+                         drift_rtol=None, explanation=explanation, censored=censored,
+                         unresolved=unresolved)
 
     def benchmark(self, what: str, value: float, unit: str) -> float:
         """Record a wall-clock measurement (not a claim: it varies from run to run).
@@ -679,7 +691,7 @@ class Claims:
         one as none)."""
         out = [asdict(r) for r in self.rows]
         for r in out:
-            for k in ("explanation", "censored"):
+            for k in ("explanation", "censored", "unresolved"):
                 if r[k] is None:
                     del r[k]
         return out

@@ -55,7 +55,7 @@ def penalty(model) -> torch.Tensor:
 
 def fit_linear_cnn(x, y, L: int, lam: float, *, width: int = 1, generator=None,
                    max_iter: int = 3000, init_gain: float = 1.0, via_basis: bool = True,
-                   loss: str = "mse"):
+                   loss: str = "mse", via_fft: bool = False):
     """Train the linear CNN of Eq. 3.1 (``L`` layers, no bias) to convergence, float64.
 
     Loss ``(1/N)Σ‖y − f(x)‖² + λ Σ_l‖w^l‖²`` (Eq. 4.1; ``torch.optim.SGD(weight_decay=2λ)``
@@ -72,6 +72,12 @@ def fit_linear_cnn(x, y, L: int, lam: float, *, width: int = 1, generator=None,
     logits are ``X Wᵀ`` with ``Wᵀ`` read off the basis images (the net is linear, no bias).
     With ``λ > 0`` the objective is coercive, so a minimiser exists; with ``λ = 0`` on
     separable data it has none (L-BFGS then stops after its ``2 × max_iter`` budget).
+
+    ``via_fft=True`` (with ``via_basis``) reads ``Wᵀ`` off the weights instead of pushing the
+    basis images through the net: ``W = IDFT_ortho(v̂)`` with ``v̂`` the per-frequency
+    product of Lemma 4.3 (:func:`freqlearn.nets.dft.effective_predictor`; real because the
+    weights are). The same objective and gradient up to rounding, several times cheaper per
+    evaluation (one FFT per layer instead of ``D`` images through every layer).
     """
     if not isinstance(loss, str) or loss not in ("mse", "ce"):
         raise ValueError(f"loss must be 'mse' or 'ce'; got {loss!r}")
@@ -94,6 +100,15 @@ def fit_linear_cnn(x, y, L: int, lam: float, *, width: int = 1, generator=None,
                             line_search_fn="strong_wolfe")
     D = int(np.prod(x.shape[1:]))
     basis = torch.eye(D, dtype=torch.float64).reshape(D, *x.shape[1:])
+    K = y.shape[1]
+
+    def predictor_t():
+        """``Wᵀ`` ``(D, K)``: the net applied to the basis images, or read off the weights."""
+        if not via_fft:
+            return model(basis)
+        v = dft.effective_predictor(model.weights())            # (K, C, H, W) complex
+        return torch.fft.ifft2(v, norm="ortho").real.reshape(K, D).T
+
     if loss == "mse":
         S, B = theory.statistics(x, y)
         yy = float((y.double() ** 2).sum(1).mean())
@@ -101,14 +116,14 @@ def fit_linear_cnn(x, y, L: int, lam: float, *, width: int = 1, generator=None,
         def data_loss():
             if not via_basis:
                 return ((y - model(x)) ** 2).sum(1).mean()
-            Wt = model(basis)                                   # (D, K) = Wᵀ
+            Wt = predictor_t()                                  # (D, K) = Wᵀ
             return (Wt * (S @ Wt)).sum() - 2 * (B.T * Wt).sum() + yy
     else:
         x = torch.as_tensor(x, dtype=torch.float64)
         xf = x.reshape(len(x), D)
 
         def data_loss():
-            logits = xf @ model(basis) if via_basis else model(x)      # (N, K)
+            logits = xf @ predictor_t() if via_basis else model(x)     # (N, K)
             return -(y * F.log_softmax(logits, 1)).sum(1).mean()
 
     def closure():
@@ -447,7 +462,7 @@ def linear_sweep_point(*, depth: int, lam: float, size: int = 12, n_train: int =
     yy = yy - yy.mean(0, keepdim=True)
     L = depth + 1
     g = torch.Generator().manual_seed(seed)
-    model, info = fit_linear_cnn(x, yy, L, lam, width=width, generator=g)
+    model, info = fit_linear_cnn(x, yy, L, lam, width=width, generator=g, via_fft=True)
     g0 = torch.Generator().manual_seed(seed)
     torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=g0)))
     init = nets.ConvActually(L - 1, width=width, in_channels=1, size=size, n_classes=10,

@@ -146,14 +146,15 @@ def finite_data(*, L, xis, g, K, alpha, lr, batch, steps, trials, n_test, genera
                 gaussian=False, plastic_v=False, plastic_b=True, v0=None, b0=0.0, act="erf",
                 n_record=30,
                 record_steps=None, keep_w=False, weight_decay=0.0, checkpoint=None,
-                init="methods", device="cpu"):
+                init="methods", device="cpu", dtype=torch.float64):
     """Minibatch SGD on P = αD fixed samples per trial; returns the recorded arrays.
 
     ``init="authors"`` starts W with variance 0.01/D and the biases at ±1 (:data:`INITS`;
     it overrides ``b0``). ``checkpoint``: a path, ``False`` or ``None`` (automatic,
     :func:`freqlearn.train.resolve_checkpoint`). ``device``: where the training set and the
     nets live (e.g. :func:`freqlearn.presets.device`; sampling stays on the CPU); the
-    returned ``X``, ``Y`` stay there."""
+    returned ``X``, ``Y`` stay there. ``dtype`` of the data and the nets (float32 halves the
+    paper preset's stored training sets)."""
     if init not in INITS:
         raise ValueError(f"init must be one of {sorted(INITS)}; got {init!r}")
     ck = _train.resolve_checkpoint(checkpoint, "finite_data", key=dict(
@@ -161,9 +162,10 @@ def finite_data(*, L, xis, g, K, alpha, lr, batch, steps, trials, n_test, genera
         n_test=n_test, generator=generator, dim=dim, gaussian=gaussian, plastic_v=plastic_v,
         plastic_b=plastic_b, v0=v0, b0=b0, act=act, n_record=n_record,
         record_steps=record_steps, keep_w=keep_w, weight_decay=weight_decay,
-        **({} if init == "methods" else {"init": init})))
+        **({} if init == "methods" else {"init": init}),
+        **({} if dtype == torch.float64 else {"dtype": dtype})))
     start = {"b0": b0, "w_std": 1.0} if init == "methods" else INITS[init]
-    s = NLGP(L, xis, g, dim=dim, gaussian=gaussian)
+    s = NLGP(L, xis, g, dim=dim, gaussian=gaussian, dtype=dtype)
     D = s.D
     P = int(alpha * D)
     X = torch.empty((trials, P, D), dtype=s.dtype, device=device)  # filled in chunks
@@ -174,7 +176,8 @@ def finite_data(*, L, xis, g, K, alpha, lr, batch, steps, trials, n_test, genera
         X[:, i:i + n], Y[:, i:i + n] = s.sample((trials, n), generator)
     test = tuple(a.to(device) for a in s.sample((trials, n_test), generator))
     net = _to_device(Committee(trials, K, D, generator=generator, plastic_v=plastic_v,
-                               plastic_b=plastic_b, v0=v0, act=act, **start), device)
+                               plastic_b=plastic_b, v0=v0, act=act, dtype=dtype, **start),
+                     device)
     extra = {"W": lambda: net.W.clone()} if keep_w else {"W_last": lambda: net.W[:, :1].clone()}
     extra.update({"v": lambda: net.v.clone(), "b": lambda: net.b.clone()})
     with few_threads():

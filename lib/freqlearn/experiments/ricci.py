@@ -430,10 +430,16 @@ def scan_sizes(make_task, Ns, *, cs, trials, rate_exponent: float = 2.0, seed: i
     return out
 
 
-def best_rate(res: dict, key: str = "nstar_acc", held_out: bool = True) -> dict:
+def best_rate(res: dict, key: str = "nstar_acc", held_out: bool = True,
+              complete: bool = False) -> dict:
     """Pick the rate per run on the first half of the trials (median log n*), and report
     n* of that rate on the other half (so the selection does not bias the reported n*);
     with ``held_out=False`` the rate is chosen and n* read on all trials.
+
+    ``complete``: choose only among the rates whose selection trials all reached the
+    threshold within the run (a run stopped early, see :func:`online_nstar`, leaves the
+    other rates with trials that never finished; their n* would be censored); when no rate
+    is complete, among all rates.
 
     Returns ``{"c", "nstar" (held-out trials; a trial that never reached the threshold is
     censored at the run's length, a lower bound), "censored" (that fraction), "n_censored"
@@ -454,6 +460,10 @@ def best_rate(res: dict, key: str = "nstar_acc", held_out: bool = True) -> dict:
     half = max(r // 2, 1) if held_out else r
     sel = ns[:, :half]
     med = np.median(np.log(sel), axis=1)
+    if chk.boolean(complete, "complete"):
+        done = np.isfinite(sel).all(1)
+        if done.any():
+            med = np.where(done, med, np.inf)
     i = int(np.argmin(med))
     held = ns[i, half:] if (r > 1 and held_out) else ns[i]
     cens = ~np.isfinite(held)
@@ -480,6 +490,63 @@ def censoring_note(arms: dict, what: str = "the threshold") -> str | None:
 
 
 __all__.append("censoring_note")
+
+
+# -- statistics of comparisons ------------------------------------------------------------------
+def _stat_cls():
+    from ..claims import Stat
+
+    return Stat
+
+
+def estimate(mean: float, se: float, n: int, z: float = 2.0):
+    """A :class:`~freqlearn.claims.Stat` for an estimate known by its mean and standard error
+    (a fitted exponent with its bootstrap se, a difference of two groups) rather than by its
+    values; ``n`` is the number of trials behind it (recorded), ``sd = se·√n``."""
+    Stat = _stat_cls()
+    mean, se = float(mean), float(se)
+    n = chk.integer(n, "n", minimum=2)
+    if se < 0:   # NaN passes: a non-finite estimate is recorded, and its claim FAILs
+        raise ValueError(f"se must be ≥ 0; got {se}")
+    s = Stat([0.0, 0.0], z=z)
+    s.n, s.mean, s.se = n, mean, se
+    s.finite = math.isfinite(mean) and math.isfinite(se)
+    s.sd = se * math.sqrt(n)
+    return s
+
+
+def diff_stat(a, b, z: float = 2.0):
+    """``mean(a) − mean(b)`` of two independent groups with the standard error of a
+    difference, ``√(se_a² + se_b²)`` (each ``sd/√n``, ddof 1); a number for ``b`` (or ``a``)
+    carries no error. The Stat's ``n`` is the smaller group's size (≥ 2)."""
+    parts = []
+    for v, name in ((a, "a"), (b, "b")):
+        arr = np.asarray(v, float).ravel()
+        if arr.size == 0:
+            raise ValueError(f"{name} must hold at least one value")
+        se = arr.std(ddof=1) / math.sqrt(arr.size) if arr.size > 1 else 0.0
+        parts.append((arr.mean(), se, arr.size))
+    (ma, sa, na), (mb, sb, nb) = parts
+    n = max(min(k for k in (na, nb) if k > 1) if max(na, nb) > 1 else 2, 2)
+    return estimate(ma - mb, math.hypot(sa, sb), n, z)
+
+
+def edge_picks(results, key: str = "nstar_acc", complete: bool = True) -> int:
+    """How many runs of ``results`` (``{label: online_nstar result}``) pick their best rate
+    (:func:`best_rate` with ``held_out=False`` and ``complete``) at an edge of their
+    learning-rate grid. A grid whose best value is an edge has not found the best rate: the
+    count must be 0. A run in which no rate has a finite median n* (most trials never
+    reached the threshold) has no best rate: it is censored, not an edge pick, and is not
+    counted (its comparisons are ``INCONCLUSIVE`` through :func:`censoring_note`)."""
+    n = 0
+    for r in results.values():
+        ns = np.asarray(r[key], float)
+        if np.isfinite(np.median(np.log(ns), axis=1)).any():
+            n += best_rate(r, key, held_out=False, complete=complete)["edge"]
+    return int(n)
+
+
+__all__ += ["estimate", "diff_stat", "edge_picks"]
 
 
 # -- R1: natural images ------------------------------------------------------------------------

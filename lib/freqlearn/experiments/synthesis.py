@@ -40,13 +40,17 @@ from ..nets import chowers as cw_nets
 from ..nets import godfrey as gd_nets
 from ..nets import pinson as pn_nets
 from ..theory import chowers as cw_th
+from ..theory import godfrey as gd_th
 from ..theory import pinson as pn_th
 from . import chowers as cw_exp
 from . import godfrey as gd_exp
 
 __all__ = ["KINDS", "load", "fourier_patch_basis", "fourier_energy", "dominance",
            "kernel_power", "radial_moment", "radial_max1", "binned_profile",
-           "PinsonLogits", "track", "summarise", "spearman_map", "converged_linear"]
+           "PinsonLogits", "track", "summarise", "spearman_map", "converged_linear",
+           "data_power", "blur_power", "partial_spearman", "follow_explanations",
+           "band_labels", "band_share", "map_measures", "closed_form_linear",
+           "linear_map", "energy_band_share", "smap_m1"]
 
 KINDS = ("pinson", "convactually", "vgg")
 
@@ -471,4 +475,207 @@ def converged_linear(D: dict, *, L: int = 2, lam: float = 0.0, width: int = 2, s
     w = np.stack([m.w[0].detach().numpy() for m in (init, model)])[:, None]
     return {"w": w, "smap": np.stack(smaps)[:, None], "t": np.array([0, 1]), "size": x.shape[-1],
             "y": np.asarray(D["y"]), "loss": info["loss"], "grad_norm": info["grad_norm"],
-            "L": L, "lam": lam, "loss_kind": loss, "acc": acc}
+            "L": L, "lam": lam, "loss_kind": loss, "acc": acc,
+            "map": linear_map(model, tuple(x.shape[1:]))}
+
+
+# ------------------------------------------------ what a "follows D" row must beat
+def data_power(x) -> np.ndarray:
+    """The data's own power spectrum per colour, ``E|x̂_{c,j}|²`` (C, H, W), orthonormal
+    DFT: the "data-power" explanation of a kernel that follows the dominant frequencies."""
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim != 4 or len(a) == 0:
+        raise ValueError(f"x must be a non-empty (N, C, H, W) array; got shape {a.shape}")
+    return (np.abs(np.asarray(fourier.dft2(a))) ** 2).mean(0)
+
+
+def blur_power(channels: int, size: int, *, k: int = 3, sigma: float = 1.0) -> np.ndarray:
+    """Power (C, size, size) of a fixed ``k``×``k`` Gaussian blur (width ``sigma`` pixels),
+    one per colour, zero-padded as :func:`kernel_power` pads a first layer: the "low-pass"
+    explanation — a kernel nobody trained, which prefers low frequencies by construction."""
+    channels, size, k = _pos_int("channels", channels), _pos_int("size", size), _pos_int("k", k)
+    if not (isinstance(sigma, (int, float)) and sigma > 0):
+        raise ValueError(f"sigma must be a number > 0; got {sigma!r}")
+    u = np.arange(k) - (k - 1) / 2
+    g = np.exp(-u ** 2 / (2 * sigma ** 2))
+    g = np.outer(g, g) / np.outer(g, g).sum()
+    w = np.zeros((channels, channels, k, k))
+    w[np.arange(channels), np.arange(channels)] = g
+    return kernel_power(w, size)
+
+
+def _rank(a):
+    from scipy.stats import rankdata
+
+    return rankdata(np.ravel(a))
+
+
+def partial_spearman(a, b, c) -> float:
+    """Partial Spearman correlation of maps ``a`` and ``b`` with ``c`` held fixed:
+    ``(ρ_ab − ρ_ac ρ_bc)/√((1 − ρ_ac²)(1 − ρ_bc²))`` on ranks over all entries. What ``a``
+    shares with ``b`` beyond what both share with ``c`` (here: the data power)."""
+    ra, rb, rc = _rank(a), _rank(b), _rank(c)
+    if not (ra.size == rb.size == rc.size):
+        raise ValueError(f"maps must have as many entries; got {ra.size}, {rb.size}, {rc.size}")
+    r = np.corrcoef(np.stack([ra, rb, rc]))
+    ab, ac, bc = r[0, 1], r[0, 2], r[1, 2]
+    den = np.sqrt(max((1 - ac ** 2) * (1 - bc ** 2), 0.0))
+    return float((ab - ac * bc) / den) if den > 0 else float("nan")
+
+
+def follow_explanations(kpow, dom, x, *, k: int = 3) -> dict:
+    """What a row "kernel power ``kpow`` (T, C, H, W) follows the dominance ``dom``" must
+    beat: ``power`` = ρ(data power, D), ``blur`` = ρ(power of a fixed ``k``×``k`` Gaussian
+    blur, D), both single numbers (nothing is trained), and per trial ``partial`` =
+    :func:`partial_spearman` (kernel power, D | data power) and ``rho_power`` =
+    ρ(kernel power, data power)."""
+    kpow = np.asarray(kpow, dtype=float)
+    if kpow.ndim != 4:
+        raise ValueError(f"kpow must be (T, C, H, W); got shape {kpow.shape}")
+    P = data_power(x)
+    B = blur_power(kpow.shape[1], kpow.shape[-1], k=k)
+    return {"power": spearman_map(P, dom), "blur": spearman_map(B, dom),
+            "partial": np.array([partial_spearman(p, dom, P) for p in kpow]),
+            "rho_power": np.array([spearman_map(p, P) for p in kpow])}
+
+
+# -------------------------------------------- a task whose labels are not in the power
+def band_labels(x, *, band=(3.0, 4.5), seed: int = 0) -> dict:
+    """Labels tied to a mid-frequency band (after Chowers & Weiss App. D.1, where labels
+    follow one PCA direction): a fixed random template ``t`` with Fourier support on the
+    radii ``band[0] ≤ |k| < band[1]`` (random phases and colours, unit norm) and
+    ``y = 1[⟨x, t⟩ > median]`` — two balanced classes, linearly separable along a direction
+    of *low* variance, so the label-relevant frequencies are not the high-power ones.
+    Returns ``dict(y (N,), template (C, H, W), mask (H, W) of the band)``."""
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim != 4 or len(a) < 2:
+        raise ValueError(f"x must be an (N ≥ 2, C, H, W) array; got shape {a.shape}")
+    lo, hi = (float(b) for b in band)
+    if not 0 < lo < hi:
+        raise ValueError(f"band must be (lo, hi) with 0 < lo < hi; got {band!r}")
+    _, C, H, W = a.shape
+    _, _, r = fourier.frequency_grid(H, W)
+    mask = (r >= lo) & (r < hi)
+    if not mask.any():
+        raise ValueError(f"no frequency of a {H}×{W} image has radius in {band}")
+    rng = np.random.default_rng([seed, 104729])
+    Z = (rng.standard_normal((C, H, W)) + 1j * rng.standard_normal((C, H, W))) * mask
+    t = np.fft.ifft2(Z).real                    # real part: Hermitian, same support
+    t /= np.linalg.norm(t)
+    z = np.einsum("nchw,chw->n", a, t)
+    y = (z > np.median(z)).astype(np.int64)
+    return {"y": y, "template": t, "mask": mask}
+
+
+def band_share(a, mask) -> np.ndarray:
+    """Share of a non-negative map ``a`` (..., C, H, W) that lies on the frequencies of
+    ``mask`` (H, W): Σ_band a / Σ a, colours summed; shape (...)."""
+    a = np.asarray(a, dtype=float)
+    m = np.asarray(mask, dtype=bool)
+    if a.ndim < 3 or a.shape[-2:] != m.shape:
+        raise ValueError(f"a must be (..., C, H, W) with (H, W) = {m.shape}; got {a.shape}")
+    s = a.sum(-3)
+    return (s * m).sum((-2, -1)) / s.sum((-2, -1))
+
+
+# ------------------------------------------------ converged linear nets: the map itself
+class _Linear(torch.nn.Module):
+    def __init__(self, W):
+        super().__init__()
+        self.register_buffer("W", torch.as_tensor(W, dtype=torch.float64))
+
+    def forward(self, x):
+        return x.to(torch.float64).reshape(len(x), -1) @ self.W.reshape(len(self.W), -1).T
+
+
+def linear_map(model, shape) -> np.ndarray:
+    """The end-to-end map ``W`` (K, C, H, W) of a bias-free linear net: its outputs on the
+    pixel basis images."""
+    D = int(np.prod(shape))
+    basis = torch.eye(D, dtype=torch.float64).reshape(D, *shape)
+    with torch.no_grad():
+        return model(basis).T.reshape(-1, *shape).detach().numpy()
+
+
+def map_measures(W, D: dict, *, dom, fbasis, n_eval: int = 32, zero: float = 1e-6) -> dict:
+    """The three measures of an end-to-end linear map ``W`` (K, C, H, W) (its K output
+    filters as one full-size "layer"): ``g_m1`` the sensitivity's first moment (Eq. 5.1, on
+    ``n_eval`` test images; for a linear map it does not depend on them), ``slope`` the
+    log–log slope of its energy profile against the patch-PCA λ (CW Def. 2.2 in the Fourier
+    patch basis: −1 is whitening) over the components it keeps, ``kept`` the fraction of
+    components whose energy exceeds ``zero`` × the largest (weight decay's soft threshold
+    sets the others to 0; a solver leaves them at rounding level, 10⁻¹⁰ or below, whose
+    logarithm would otherwise decide the slope), ``k_dom`` ρ(power, dominance), ``e``,
+    ``kpow``, ``smap``."""
+    W = np.asarray(W, dtype=np.float64)
+    xe = torch.as_tensor(np.asarray(D["x_test"][:n_eval]), dtype=torch.float64)
+    smap = sensitivity.frequency_sensitivity(_Linear(W), xe)
+    r_, gr = sensitivity.radial(smap)
+    lam2 = fbasis["lam2"].ravel()
+    ok = lam2 > 1e-12 * lam2.max()
+    e = fourier_energy(W, fbasis).ravel()
+    e = e / e.max()
+    kept = ok & (e > zero)
+    kp = kernel_power(W, W.shape[-1])
+    return {"g_m1": sensitivity.moments(r_, gr)[0],
+            "slope": cw_th.loglog_slope(e[kept], lam2[kept]),
+            "kept": float(kept.sum() / ok.sum()),
+            "k_dom": spearman_map(kp, dom), "e": e, "lam2": lam2, "kpow": kp,
+            "smap": np.asarray(smap)}
+
+
+def closed_form_linear(D: dict, *, lam: float = 0.0, L: int = 2) -> dict:
+    """The converged end point of MSE on centred one-hot targets (Eq. 4.1) in closed form
+    (:mod:`freqlearn.theory.godfrey`), as the end-to-end map ``W`` (K, C, H, W):
+    ``lam = 0``: the minimum-norm least-squares map (:func:`~freqlearn.theory.godfrey.
+    min_norm_least_squares`; any linear net without weight decay, trained by gradient
+    descent from near zero, ends there); ``lam > 0`` with ``L = 2``: the exact minimiser
+    of Eq. 4.10 by proximal gradient (nuclear norm per frequency; a net with at least
+    C channels). Also ``grad_norm``: the norm of the data term's gradient at ``W`` (for
+    ``lam = 0``: 0 up to rounding), ``acc`` the training accuracy and ``B`` (K, C, H, W) the
+    cross-covariance ``E[y xᵀ]`` of the centred targets (``b̂`` of Eq. sy-eq-ls)."""
+    if not (isinstance(lam, (int, float)) and lam >= 0):
+        raise ValueError(f"lam must be a number ≥ 0; got {lam!r}")
+    L = _pos_int("L", L, 1)
+    if lam > 0 and L != 2:
+        raise ValueError(f"the closed form with weight decay is for L = 2; got L = {L}")
+    x = torch.as_tensor(np.asarray(D["x"]), dtype=torch.float64)
+    Y = torch.as_tensor(np.asarray(D["Y"]), dtype=torch.float64)
+    Y = Y - Y.mean(0, keepdim=True)
+    shape = tuple(x.shape[1:])
+    S, B = gd_th.statistics(x, Y)
+    v = (gd_th.min_norm_least_squares(S, B, shape) if lam == 0 else
+         gd_th.prox_gradient(S, B, lam, L, shape))
+    W = torch.fft.ifft2(v, norm="ortho").real
+    Wf = W.reshape(len(W), -1)
+    grad = 2 * (Wf @ S - B)
+    pred = (x.reshape(len(x), -1) @ Wf.T).argmax(1).numpy()
+    acc = float((pred == np.asarray(D["y"])).mean())
+    Bm = B.reshape(len(B), *shape).numpy()
+    return {"W": W.numpy(), "B": Bm, "grad_norm": float(grad.norm()), "lam": lam, "L": L,
+            "acc": acc}
+
+
+def energy_band_share(m: dict, mask, shape) -> dict:
+    """Band shares (:func:`band_share`) of the squared energy profiles of :func:`summarise`'s
+    record ``m`` at its last step (full-size kernels: ``e`` laid out as ``shape`` = (C, H,
+    W)) and of the CW formula fitted to each, ``(1 − e^{−sλ²})/λ`` — a function of the
+    patch variance alone. Components with ``lam2 ≤ 10⁻¹² max`` (the removed mean colour) are
+    left out of both. Returns ``dict(profile (T,), formula (T,))``."""
+    if not m.get("full", False):
+        raise ValueError("energy_band_share needs a full-size kernel's record (m['full'])")
+    lam2 = np.asarray(m["lam2"], dtype=float)
+    ok = lam2 > 1e-12 * lam2.max()
+    e = np.where(ok, np.asarray(m["e"][-1], dtype=float), 0.0)
+    f = np.zeros_like(e)
+    for j, s_ in enumerate(np.asarray(m["s"][-1], dtype=float)):
+        f[j, ok] = cw_th.formula(lam2[ok], float(s_))
+    sh = (len(e), *shape)
+    return {"profile": band_share(e.reshape(sh) ** 2, mask),
+            "formula": band_share(f.reshape(sh) ** 2, mask)}
+
+
+def smap_m1(smap) -> float:
+    """First moment (Eq. 5.1) of the radial average of one sensitivity map (C, H, W)."""
+    r_, gr = sensitivity.radial(np.asarray(smap, dtype=float))
+    return float(sensitivity.moments(r_, gr)[0])

@@ -78,12 +78,15 @@ class LinearCNN:
         h = fourier.fft_depthwise_conv2d(x, self.k[:, None])
         return h.reshape(*h.shape[:2], -1)
 
-    def predict(self, x):
-        return torch.einsum("tpd,tbd->tbp", self.W, self.hidden(x))
+    def predict(self, x, h=None):
+        """ŷ (T, B, p); ``h``: :meth:`hidden` of ``x`` when already computed."""
+        return torch.einsum("tpd,tbd->tbp", self.W, self.hidden(x) if h is None else h)
 
-    def grads(self, x, e):
-        """Descent directions for the loss ½Σ(y−ŷ)² averaged over B: (dk, dW); e = y − ŷ."""
-        h = self.hidden(x)
+    def grads(self, x, e, h=None):
+        """Descent directions for the loss ½Σ(y−ŷ)² averaged over B: (dk, dW); e = y − ŷ.
+        ``h``: :meth:`hidden` of ``x`` when already computed (the same numbers, one FFT
+        convolution less)."""
+        h = self.hidden(x) if h is None else h
         B = h.shape[1]
         dW = torch.einsum("tbp,tbd->tpd", e, h) / B
         g = torch.einsum("tpd,tbp->tbd", self.W, e).reshape(*h.shape[:2], *self.k.shape[1:])
@@ -138,13 +141,21 @@ class LinearFCNN:
         x = x.reshape(*x.shape[:2], -1).to(self.M.dtype)
         return x if self.B is None else x @ self.B
 
-    def predict(self, x):
-        h = torch.einsum("thr,tbr->tbh", self.M, self.coords(x).expand(self.M.shape[0], -1, -1))
+    def hidden(self, x):
+        """x (T|1, B, C, n, n) → W¹x (T, B, H)."""
+        return torch.einsum("thr,tbr->tbh", self.M,
+                            self.coords(x).expand(self.M.shape[0], -1, -1))
+
+    def predict(self, x, h=None):
+        """ŷ (T, B, p); ``h``: :meth:`hidden` of ``x`` when already computed."""
+        h = self.hidden(x) if h is None else h
         return torch.einsum("tph,tbh->tbp", self.W2, h)
 
-    def grads(self, x, e):
+    def grads(self, x, e, h=None):
+        """``h``: :meth:`hidden` of ``x`` when already computed (the same numbers, one
+        product less)."""
         c = self.coords(x).expand(self.M.shape[0], -1, -1)
-        h = torch.einsum("thr,tbr->tbh", self.M, c)
+        h = torch.einsum("thr,tbr->tbh", self.M, c) if h is None else h
         Bn = h.shape[1]
         dW2 = torch.einsum("tbp,tbh->tph", e, h) / Bn
         g = torch.einsum("tph,tbp->tbh", self.W2, e)
@@ -209,8 +220,21 @@ def train_twolayer(net, X, Y, *, lr, budget, mode="single", generator=None, loss
         yh = preds(x)
         return (((y[None] - yh) ** 2).sum(-1) / p).mean(-1)  # Keras MSE, per trial
 
-    metrics = {"A": lambda: th.effective_A(preds(Xa).numpy(), Xa.numpy(), U, V),
-               "loss": lambda: lossfn(Xa, Yt[:Xa.shape[0]])}
+    # A and the train loss need the same predictions at a record: made once per update
+    done = [0]
+    memo = {"at": -1, "yh": None}
+
+    def preds_a():
+        if memo["at"] != done[0]:
+            memo["yh"], memo["at"] = preds(Xa), done[0]
+        return memo["yh"]
+
+    def loss_a():
+        yh = preds_a()
+        return (((Yt[:Xa.shape[0]][None] - yh) ** 2).sum(-1) / p).mean(-1)
+
+    metrics = {"A": lambda: th.effective_A(preds_a().numpy(), Xa.numpy(), U, V),
+               "loss": loss_a}
     if X_eval is not None:
         Xe = torch.as_tensor(np.asarray(X_eval), dtype=dt)
         Ye = torch.as_tensor(np.asarray(Y_eval), dtype=dt)
@@ -232,7 +256,11 @@ def train_twolayer(net, X, Y, *, lr, budget, mode="single", generator=None, loss
         state.update(perm=torch.zeros(T, N, dtype=torch.long),
                      perm_ok=torch.zeros((), dtype=torch.bool))
 
+    shared = type(net) in (LinearCNN, LinearFCNN)  # subclasses may memoise on their own
+
     def step(t):
+        done[0] += 1          # the weights change: recorded predictions are stale
+        memo["yh"] = None
         if mode == "mean":
             x, y = Xt[None], Yt[None]
         else:
@@ -246,8 +274,13 @@ def train_twolayer(net, X, Y, *, lr, budget, mode="single", generator=None, loss
                 idx = torch.randint(N, (T,), generator=generator)
             counts[torch.arange(T), idx] += 1
             x, y = Xt[idx][:, None], Yt[idx][:, None]
-        e = y - net.predict(x)
-        g1, g2 = net.grads(x, e)
+        if shared:  # the hidden layer once per update (the same numbers as twice)
+            h = net.hidden(x)
+            e = y - net.predict(x, h=h)
+            g1, g2 = net.grads(x, e, h=h)
+        else:
+            e = y - net.predict(x)
+            g1, g2 = net.grads(x, e)
         net.apply(g1, g2, lr * fac)
 
     gens = [generator] if generator is not None else []

@@ -246,3 +246,22 @@ def fourier_variance(S, shape):
 
 
 __all__.append("fourier_variance")
+
+
+def min_norm_least_squares(S, B, shape, rcond: float = 1e-10):
+    """``v̂ = DFT(B S⁺)``: the minimum-norm least-squares predictor (``S⁺`` the
+    pseudo-inverse, eigenvalues below ``rcond · max`` dropped), ``(K, C, H, W)`` complex.
+
+    The ``λ → 0⁺`` limit of :func:`ridge_exact` and the end point of gradient descent from
+    zero on ``(1/N)Σ‖y − Wx‖²`` (:func:`least_squares` needs an invertible ``S``; with each
+    image's mean removed the DC coefficients have zero variance and ``S`` is singular)."""
+    rcond = _nonneg(rcond, "rcond")
+    ev, U = torch.linalg.eigh(S.to(torch.float64))
+    keep = ev > rcond * float(ev.max())
+    inv = torch.where(keep, 1.0 / torch.where(keep, ev, torch.ones_like(ev)),
+                      torch.zeros_like(ev))
+    W = ((B.to(torch.float64) @ U) * inv) @ U.T
+    return _dft(W, shape)
+
+
+__all__.append("min_norm_least_squares")

@@ -39,9 +39,12 @@ from scipy.special import erf, ndtr, owens_t
 from .. import presets as _presets
 
 __all__ = ["bvn_cdf", "get_pmse", "erf_moments", "ALPHA1", "ALPHA3", "reduced_coeffs",
-           "Tw3", "cumulant_w3", "gradient_flow", "cumulant_tensor", "cp_tensorly",
+           "Tw3", "cumulant_w3", "gradient_flow", "gradient_flow_converged", "cumulant_tensor",
+           "cp_tensorly",
            "implicit_cp_loss", "implicit_cp", "half_width", "shift_overlap", "circular_gaps",
-           "gap_cv", "uniform_centres_null", "random_bumps", "bump_overlap_null", "silhouette",
+           "gap_cv", "uniform_centres_null", "mean_gap_cv_null", "field_coverage",
+           "field_coverage_null", "diagonal_fraction", "random_bumps", "bump_overlap_null",
+           "silhouette",
            "cluster_ipr_ratio", "width_match", "width_match_null", "padded_shift_overlap",
            "rf_track", "rf_jumps", "jump_contrast", "jump_contrast_null", "perm_corrs",
            "perm_corr_tail"]
@@ -142,21 +145,16 @@ def gradient_flow(Xs, w0, steps, *, lr=0.01, v=1.0, b=-1.0, ys=(-1.0, 1.0), cumu
         return _gradient_flow(Xs, w0, steps, lr, v, b, ys, cumulant, record, cp)
 
 
-def _gradient_flow(Xs, w0, steps, lr, v, b, ys, cumulant, record, cp):
-    w = w0.clone()
+def _drift(Xs, w0, v, b, ys, cumulant, cp):
+    """The right-hand side of Eq. 5 as a function of w (moments estimated once)."""
     Cs = [torch.einsum("...pd,...pe->...de", X, X) / X.shape[-2] for X in Xs]
     coef = [reduced_coeffs(y, v, b) for y in ys]
     M = len(Xs)
-    snaps = []
-    rec = set() if record is None else {int(s) for s in record}
-    cp = {k: (torch.as_tensor(g_, dtype=w.dtype, device=w.device),
-              torch.as_tensor(U, dtype=w.dtype, device=w.device))
+    cp = {k: (torch.as_tensor(g_, dtype=w0.dtype, device=w0.device),
+              torch.as_tensor(U, dtype=w0.dtype, device=w0.device))
           for k, (g_, U) in (cp or {}).items()}
-    for t in range(steps + 1):
-        if t in rec:
-            snaps.append(w.clone())
-        if t == steps:
-            break
+
+    def drift(w):
         dw = torch.zeros_like(w)
         for mu, (X, C, (c2, c4)) in enumerate(zip(Xs, Cs, coef, strict=True)):
             Cw = torch.einsum("...d,...de->...e", w, C)
@@ -167,8 +165,78 @@ def _gradient_flow(Xs, w0, steps, lr, v, b, ys, cumulant, record, cp):
                 dw += c4 * torch.einsum("...a,a,da->...d", (w @ U) ** 3, g_, U)
             elif cumulant:
                 dw += c4 * cumulant_w3(X, w, C)
-        w += lr * dw / M
+        return dw / M
+
+    return drift
+
+
+def _gradient_flow(Xs, w0, steps, lr, v, b, ys, cumulant, record, cp):
+    w = w0.clone()
+    drift = _drift(Xs, w0, v, b, ys, cumulant, cp)
+    snaps = []
+    rec = set() if record is None else {int(s) for s in record}
+    for t in range(steps + 1):
+        if t in rec:
+            snaps.append(w.clone())
+        if t == steps:
+            break
+        w += lr * drift(w)
     return w, snaps
+
+
+def gradient_flow_converged(Xs, w0, *, lr=0.01, tol_step=1e-5, tol_ipr=0.01,
+                            max_steps=20_000, check_every=100, v=1.0, b=-1.0,
+                            ys=(-1.0, 1.0), cumulant=True, cp=None):
+    """Euler-integrate Eq. 5 (as :func:`gradient_flow`) until it has converged, or a cap.
+
+    The stopping criterion, checked every ``check_every`` steps from step
+    ``5·check_every`` on, must hold for *every* trajectory of the batch w0 (..., D):
+
+    - the relative weight change of the last step, ‖Δw‖/‖w‖, is below ``tol_step``;
+    - the IPR changed by less than ``tol_ipr`` (relative, max over the checks) over the
+      last 20 % of the run.
+
+    Returns ``(w, info)``: ``info`` holds ``steps`` (steps taken), ``converged`` (False
+    when ``max_steps`` was hit first: whatever depends on the flow is then censored),
+    ``rel_step`` and ``ipr_change`` per trajectory at the end (numpy, shape w0[..., 0]),
+    and the tolerances.
+    """
+    for name, val in (("max_steps", max_steps), ("check_every", check_every)):
+        if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:
+            raise ValueError(f"{name} must be an integer >= 1; got {val!r}")
+    if not (tol_step > 0 and tol_ipr > 0):
+        raise ValueError(f"tolerances must be > 0; got {tol_step!r}, {tol_ipr!r}")
+    with few_threads():
+        w = w0.clone()
+        drift = _drift(Xs, w0, v, b, ys, cumulant, cp)
+
+        def ipr_(w):
+            w2 = w * w
+            return (w2 * w2).sum(-1) / w2.sum(-1) ** 2
+
+        hist = [(0, ipr_(w))]
+        t, converged = 0, False
+        rel = torch.full(w.shape[:-1], float("inf"), dtype=w.dtype, device=w.device)
+        change = rel.clone()
+        while t < max_steps:
+            n = min(check_every, max_steps - t)
+            for _ in range(n):
+                dw = lr * drift(w)
+                w += dw
+            t += n
+            rel = dw.norm(dim=-1) / w.norm(dim=-1)
+            now = ipr_(w)
+            hist.append((t, now))
+            window = [i for s, i in hist if s >= 0.8 * t]
+            change = torch.stack([(i - now).abs() / now for i in window]).amax(0)
+            if (t >= 5 * check_every and bool((rel < tol_step).all())
+                    and bool((change < tol_ipr).all())):
+                converged = True
+                break
+    info = {"steps": t, "converged": converged, "rel_step": rel.cpu().numpy(),
+            "ipr_change": change.cpu().numpy(), "tol_step": tol_step, "tol_ipr": tol_ipr,
+            "max_steps": max_steps}
+    return w, info
 
 
 def half_width(w):
@@ -307,6 +375,78 @@ def uniform_centres_null(n, D, rng, draws=4000):
     c = rng.uniform(0.0, D, size=(int(draws), int(n)))
     g = circular_gaps(c, D)
     return g.std(-1) / g.mean(-1), g.max(-1) / D
+
+
+def mean_gap_cv_null(counts, D, rng, draws=4000):
+    """Null of the regularity test over several networks: ``draws`` values of the mean gap
+    CV when network i's ``counts[i]`` centres are independent and uniform on the ring.
+
+    The Monte Carlo p-value of a measured mean CV is the fraction of these at or below it.
+    """
+    counts = [int(n) for n in counts]
+    if not counts or min(counts) < 2:
+        raise ValueError(f"mean_gap_cv_null: every count must be >= 2; got {counts}")
+    return np.mean([uniform_centres_null(n, D, rng, draws)[0] for n in counts], axis=0)
+
+
+def _support(W):
+    """Boolean (n, D): the sites where each 1D field's |w| exceeds half its maximum."""
+    a = np.abs(np.asarray(W, dtype=float))
+    return a > 0.5 * a.max(-1, keepdims=True)
+
+
+def field_coverage(W):
+    """Fraction of the D sites inside the half-maximum support of at least one field.
+
+    W (n, D): the localised fields of one network. 1 = every input site is seen at half
+    strength by some field (the fields cover the input); fields piled on a few positions
+    leave most sites uncovered.
+    """
+    W = np.asarray(W, dtype=float)
+    if W.ndim != 2 or len(W) < 1:
+        raise ValueError(f"W must be (n >= 1, D); got shape {W.shape}")
+    return float(_support(W).any(0).mean())
+
+
+def field_coverage_null(W, rng, draws=1000):
+    """Null of :func:`field_coverage`: the same fields, each rolled to a uniformly random
+    position (their shapes and widths kept; only the placement is random). (draws,)."""
+    S = _support(W)
+    n, D = S.shape
+    out = np.empty(int(draws))
+    idx = np.arange(D)
+    for i in range(int(draws)):
+        sh = rng.integers(0, D, size=n)
+        rolled = S[np.arange(n)[:, None], (idx[None, :] - sh[:, None]) % D]
+        out[i] = rolled.any(0).mean()
+    return out
+
+
+def diagonal_fraction(W, band):
+    """Fig. 2C's diagonal: share of the fields' energy within ``band`` sites of a straight
+    diagonal once the fields are sorted by centre (the paper's sorting).
+
+    W (n, D). Field i of the sorted order should sit at (i + ½)·D/n + o, with the offset o
+    (the ring has no origin) the circular mean of the sorted centres' departures from that
+    line. Sorting by centre makes the centres monotone by construction, so the statistic is
+    what the picture shows: fields localised *and* spread evenly along the input give a
+    value near 1; fields piled on a few positions (steps instead of a line), or weights
+    that are not localised (energy everywhere: about (2·band + 1)/D), give much less.
+    """
+    W = np.asarray(W, dtype=float)
+    n, D = W.shape
+    # centres as freqlearn.nets.committee.rf_centres: circular mean weighted by w²
+    cc = (np.angle((W**2 * np.exp(2j * np.pi * np.arange(D) / D)).sum(-1))
+          % (2 * np.pi)) * D / (2 * np.pi)
+    o_ = np.argsort(cc)
+    c, W = cc[o_], W[o_]
+    line = (np.arange(n) + 0.5) * D / n
+    ang = 2 * np.pi * (c - line) / D
+    o = np.angle(np.exp(1j * ang).mean()) * D / (2 * np.pi)
+    pos = np.arange(D)[None, :]
+    dist = np.abs((pos - (line + o)[:, None] + D / 2) % D - D / 2)
+    e = W**2
+    return float((e * (dist <= band)).sum() / e.sum())
 
 
 def random_bumps(rng, n, length, hw):
